@@ -1,0 +1,185 @@
+"""The reverse sweep: back-propagation over a recorded graph.
+
+Order the graph topologically (iteratively, so depth is unlimited), then visit it from the output back,
+calling each primitive's vjp rule once and summing the gradients of values used more than once.
+Knows no particular operation: every derivative comes from the rule table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor, enable_grad, mode, no_grad
+
+RELEASED = ("backward: this graph's saved values were already released by an earlier backward(); "
+            "call backward(retain_graph=True) the first time to go through the graph twice")
+
+
+def topological_order(root: Tensor, differentiable_only: bool = False, stop_at: set | None = None) -> list[Tensor]:
+    """Every Tensor the root was computed from, each after all of its inputs (the root last).
+
+    With differentiable_only, only tensors that require grad; tensors whose id is in stop_at are
+    listed but not looked through.
+    """
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        if t.op is None or (stop_at and id(t) in stop_at):
+            continue
+        if t.inputs is None:
+            raise RuntimeError(RELEASED)
+        for x in t.inputs:
+            if isinstance(x, Tensor) and id(x) not in seen and (x.requires_grad or not differentiable_only):
+                stack.append((x, False))
+    return order
+
+
+def reduce_to_shape(grad: Any, shape: tuple) -> Any:
+    """Undo broadcasting: sum ḡ over the axes that broadcasting added or stretched, so it has `shape`."""
+    grad_shape = np.shape(grad.data if isinstance(grad, Tensor) else grad)
+    if grad_shape == shape:
+        return grad
+    extra = len(grad_shape) - len(shape)
+    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, grad_shape[extra:])):
+        if np.broadcast_shapes(grad_shape, shape) == shape:  # a rule gave a smaller, broadcastable ḡ
+            from .rules import broadcast_to
+
+            return broadcast_to(grad, shape)
+        raise ValueError(f"backward: a gradient of shape {grad_shape} cannot be reduced to shape {shape}")
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and grad_shape[extra + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(f"backward: the output has shape {root.shape}, so pass `gradient` (∂C/∂output, of "
+                               "that shape); without it backward() is defined only for a one-element output")
+        seed = np.ones_like(root.data)
+    else:
+        value = gradient.data if isinstance(gradient, Tensor) else gradient
+        seed = np.array(value, dtype=root.dtype)
+        if seed.shape != root.shape:
+            raise ValueError(f"backward: gradient has shape {seed.shape} but the output has shape {root.shape}")
+        if create_graph and isinstance(gradient, Tensor):
+            return gradient
+    return Tensor._leaf(seed) if create_graph else seed
+
+
+def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
+           targets: list[Tensor] | None = None) -> dict[int, Any]:
+    """Propagate ḡ from root to every input; return the gradients of `targets` (or fill leaves' .grad)."""
+    target_ids = {id(t) for t in targets} if targets is not None else None
+    order = topological_order(root, differentiable_only=True, stop_at=target_ids)
+    relevant = None
+    if target_ids is not None:  # only nodes from which a target can be reached
+        relevant = set(target_ids)
+        for t in order:
+            if t.op is not None and id(t) not in target_ids and any(
+                    id(x) in relevant for x in t.inputs if isinstance(x, Tensor)):
+                relevant.add(id(t))
+    grads: dict[int, Any] = {id(root): seed}
+    found: dict[int, Any] = {}
+    with (enable_grad() if create_graph else no_grad()):
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if target_ids is not None and id(node) in target_ids:
+                found[id(node)] = g
+                continue
+            if node.op is None or node.keep_grad:
+                if target_ids is None:
+                    _deliver(node, g, create_graph)
+                if node.op is None:
+                    continue
+            _propagate(node, g, grads, relevant, create_graph)
+            if not retain_graph:
+                node.inputs = None  # release the saved values as the sweep passes
+    return found
+
+
+def _propagate(node: Tensor, g: Any, grads: dict, relevant: set | None, create_graph: bool) -> None:
+    """Add each input's share ∂C/∂x_i = vjp_i(ḡ) to its running gradient."""
+    op, inputs = node.op, node.inputs
+    if inputs is None:
+        raise RuntimeError(RELEASED)
+    params = node.params or {}
+    if create_graph:
+        y, args = node, inputs
+    else:
+        y, args = node.data, [x.data if isinstance(x, Tensor) else x for x in inputs]
+    for i, x in enumerate(inputs):
+        if not (isinstance(x, Tensor) and x.requires_grad) or (relevant is not None and id(x) not in relevant):
+            continue
+        rule = op.vjp_rule(i)
+        if rule is None:
+            continue
+        gi = rule(g, y, *args, **params)
+        if not create_graph and gi.__class__ is not np.ndarray:
+            gi = np.asarray(gi)
+        if gi.shape != x.data.shape:
+            gi = reduce_to_shape(gi, x.data.shape)
+        if gi.dtype != x.data.dtype:
+            gi = gi.astype(x.data.dtype)
+        if mode.anomaly:
+            _check_finite(node, i, gi)
+        key = id(x)
+        previous = grads.get(key)
+        if previous is None:
+            if not create_graph and x.op is None and (gi is g or gi.base is not None):
+                gi = gi.copy()  # a leaf's .grad must own its buffer (it is accumulated into in place)
+            grads[key] = gi
+        else:
+            grads[key] = previous + gi
+
+
+def _deliver(node: Tensor, g: Any, create_graph: bool) -> None:
+    """Accumulate ḡ into node.grad (leaves, and non-leaves that asked with retain_grad())."""
+    if create_graph:
+        node.grad = g if node.grad is None else node.grad + g
+    elif node.grad is None:
+        node.grad = Tensor._leaf(g if g.base is None else g.copy())
+    elif node.grad.requires_grad or node.grad.data.shape != g.shape:
+        node.grad = Tensor._leaf(node.grad.data + g)
+    else:
+        np.add(node.grad.data, g, out=node.grad.data, casting="unsafe")
+
+
+def _check_finite(node: Tensor, index: int, grad: Any) -> None:
+    values = grad.data if isinstance(grad, Tensor) else grad
+    if not np.all(np.isfinite(values)):
+        kind = "nan" if np.isnan(values).any() else "inf"
+        raise FloatingPointError(
+            f"detect_anomaly: the backward of '{node.op.name}' produced {kind} in the gradient of its input "
+            f"{index}; that '{node.op.name}' was computed at {node.origin or '<unknown>'}")
+
+
+def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate ∂root/∂leaf (weighted by `gradient`) into the .grad of every leaf that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no graph (were its inputs "
+                           "created with requires_grad=True, outside no_grad()?)")
+    _sweep(root, _seed(root, gradient, create_graph), retain_graph or create_graph, create_graph)
+
+
+def gradients(output: Tensor, inputs: list[Tensor], gradient: Any = None, retain_graph: bool = False,
+              create_graph: bool = False) -> list[Any]:
+    """∂output/∂x for each x in inputs (None where output does not depend on x); .grad is left untouched."""
+    if not output.requires_grad:
+        return [None] * len(inputs)
+    found = _sweep(output, _seed(output, gradient, create_graph), retain_graph or create_graph, create_graph,
+                   targets=list(inputs))
+    return [found.get(id(x)) for x in inputs]

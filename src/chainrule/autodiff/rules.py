@@ -1,0 +1,674 @@
+"""The table of primitives: each one's forward (NumPy), vector-Jacobian products and Jacobian-vector products.
+
+Read it like a page of derivative rules. In each rule `g` is ḡ = ∂C/∂y (vjp) or `d…` a tangent (jvp), `y` is
+the output and the remaining names are the inputs. Rules are written with chainrule's own operations, so
+under `create_graph=True` they build a differentiable graph (higher derivatives for free); on plain arrays
+the same operations are just NumPy. Broadcasting is undone in one place (backward.reduce_to_shape), so no
+rule sums over broadcast axes itself. Composite functions (std, stack, split, ...) are at the end.
+"""
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from .tensor import LINEAR, Primitive, Tensor, value_of
+
+_AxisError = getattr(np, "exceptions", np).AxisError
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Axis argument (None, int or tuple, negatives allowed) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    result = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise _AxisError(f"axis {a} is out of bounds for array of dimension {ndim}")
+        result.append(int(a) % builtins.max(ndim, 1) if ndim else 0)
+    if len(set(result)) != len(result):
+        raise ValueError(f"duplicate value in 'axis': {axis}")
+    return tuple(sorted(result)) if ndim else ()
+
+
+def _kept(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """ḡ of a reduction reshaped with the reduced axes kept as size 1, so it broadcasts against x."""
+    if keepdims:
+        return g
+    axes = normalize_axes(axis, np.ndim(value_of(x)))
+    shape = tuple(1 if i in axes else n for i, n in enumerate(np.shape(value_of(x))))
+    return g.reshape(shape) if hasattr(g, "reshape") else np.reshape(g, shape)
+
+
+def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """ḡ of a reduction broadcast back to x's shape."""
+    return broadcast_to(_kept(g, x, axis, keepdims), np.shape(value_of(x)))
+
+
+def _count(x: Any, axis: Any) -> int:
+    shape = np.shape(value_of(x))
+    return int(np.prod([shape[a] for a in normalize_axes(axis, len(shape))], dtype=np.int64))
+
+
+def _in_dtype(array: np.ndarray, like: Any) -> np.ndarray:
+    return array.astype(np.result_type(value_of(like)), copy=False)
+
+
+# ---------------------------------------------------------------------------------------------- arithmetic
+add = Primitive("add", np.add,
+    vjp=(lambda g, y, a, b: g,
+         lambda g, y, a, b: g),
+    jvp=(lambda da, y, a, b: da,
+         lambda db, y, a, b: db))
+
+sub = Primitive("sub", np.subtract,
+    vjp=(lambda g, y, a, b: g,
+         lambda g, y, a, b: -g),
+    jvp=(lambda da, y, a, b: da,
+         lambda db, y, a, b: -db))
+
+mul = Primitive("mul", np.multiply,
+    vjp=(lambda g, y, a, b: g * b,
+         lambda g, y, a, b: g * a),
+    jvp=(lambda da, y, a, b: da * b,
+         lambda db, y, a, b: a * db))
+
+div = Primitive("div", np.true_divide,
+    vjp=(lambda g, y, a, b: g / b,
+         lambda g, y, a, b: -g * y / b),
+    jvp=(lambda da, y, a, b: da / b,
+         lambda db, y, a, b: -db * y / b))
+
+power = Primitive("pow", np.power,
+    vjp=(lambda g, y, a, b: g * b * a ** (b - 1),
+         lambda g, y, a, b: g * log(a) * y),
+    jvp=(lambda da, y, a, b: da * b * a ** (b - 1),
+         lambda db, y, a, b: db * log(a) * y))
+
+neg = Primitive("neg", np.negative,
+    vjp=(lambda g, y, x: -g,),
+    jvp=LINEAR)
+
+identity = Primitive("identity", lambda x: x,
+    vjp=(lambda g, y, x: g,),
+    jvp=LINEAR)
+
+
+def _cast(x: np.ndarray, dtype: Any) -> np.ndarray:
+    return x.astype(dtype, copy=False)
+
+
+astype = Primitive("astype", _cast,
+    vjp=(lambda g, y, x, dtype: astype(g, value_of(x).dtype),),
+    jvp=LINEAR)
+
+
+# ---------------------------------------------------------------------------------------------- elementwise
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^−x), computed from e^−|x| so that no exponential overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|), with no overflow."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+exp = Primitive("exp", np.exp,
+    vjp=(lambda g, y, x: g * y,),
+    jvp=(lambda dx, y, x: dx * y,))
+
+log = Primitive("log", np.log,
+    vjp=(lambda g, y, x: g / x,),
+    jvp=(lambda dx, y, x: dx / x,))
+
+log1p = Primitive("log1p", np.log1p,
+    vjp=(lambda g, y, x: g / (1 + x),),
+    jvp=(lambda dx, y, x: dx / (1 + x),))
+
+expm1 = Primitive("expm1", np.expm1,
+    vjp=(lambda g, y, x: g * (y + 1),),
+    jvp=(lambda dx, y, x: dx * (y + 1),))
+
+sqrt = Primitive("sqrt", np.sqrt,
+    vjp=(lambda g, y, x: g / (2 * y),),
+    jvp=(lambda dx, y, x: dx / (2 * y),))
+
+square = Primitive("square", np.square,
+    vjp=(lambda g, y, x: g * (2 * x),),
+    jvp=(lambda dx, y, x: dx * (2 * x),))
+
+sin = Primitive("sin", np.sin,
+    vjp=(lambda g, y, x: g * cos(x),),
+    jvp=(lambda dx, y, x: dx * cos(x),))
+
+cos = Primitive("cos", np.cos,
+    vjp=(lambda g, y, x: -g * sin(x),),
+    jvp=(lambda dx, y, x: -dx * sin(x),))
+
+tan = Primitive("tan", np.tan,
+    vjp=(lambda g, y, x: g * (1 + y * y),),
+    jvp=(lambda dx, y, x: dx * (1 + y * y),))
+
+tanh = Primitive("tanh", np.tanh,
+    vjp=(lambda g, y, x: g * (1 - y * y),),
+    jvp=(lambda dx, y, x: dx * (1 - y * y),))
+
+sigmoid = Primitive("sigmoid", _sigmoid,
+    vjp=(lambda g, y, x: g * y * (1 - y),),
+    jvp=(lambda dx, y, x: dx * y * (1 - y),))
+
+softplus = Primitive("softplus", _softplus,
+    vjp=(lambda g, y, x: g * sigmoid(x),),
+    jvp=(lambda dx, y, x: dx * sigmoid(x),))
+
+relu = Primitive("relu", lambda x: np.maximum(x, 0),
+    vjp=(lambda g, y, x: g * (x > 0),),
+    jvp=(lambda dx, y, x: dx * (x > 0),))
+
+leaky_relu = Primitive("leaky_relu", lambda x, slope=0.01: np.where(x > 0, x, x * slope),
+    vjp=(lambda g, y, x, slope=0.01: where(x > 0, g, g * slope),),
+    jvp=(lambda dx, y, x, slope=0.01: where(x > 0, dx, dx * slope),))
+
+abs = Primitive("abs", np.abs,
+    vjp=(lambda g, y, x: g * np.sign(value_of(x)),),
+    jvp=(lambda dx, y, x: dx * np.sign(x),))
+
+sign = Primitive("sign", np.sign,
+    vjp=(lambda g, y, x: g * 0,),
+    jvp=(lambda dx, y, x: dx * 0,))
+
+
+def _tie_share(first: Any, second: Any) -> np.ndarray:
+    """1 where first wins, ½ on ties, 0 where it loses: how maximum/minimum split ḡ."""
+    a, b = value_of(first), value_of(second)
+    share = (a > b) + 0.5 * (a == b)
+    return _in_dtype(np.asarray(share), np.result_type(a, b))
+
+
+maximum = Primitive("maximum", np.maximum,
+    vjp=(lambda g, y, a, b: g * _tie_share(a, b),
+         lambda g, y, a, b: g * _tie_share(b, a)),
+    jvp=(lambda da, y, a, b: da * _tie_share(a, b),
+         lambda db, y, a, b: db * _tie_share(b, a)))
+
+minimum = Primitive("minimum", np.minimum,
+    vjp=(lambda g, y, a, b: g * _tie_share(b, a),
+         lambda g, y, a, b: g * _tie_share(a, b)),
+    jvp=(lambda da, y, a, b: da * _tie_share(b, a),
+         lambda db, y, a, b: db * _tie_share(a, b)))
+
+where = Primitive("where", np.where,
+    vjp=(None,
+         lambda g, y, cond, a, b: where(cond, g, 0),
+         lambda g, y, cond, a, b: where(cond, 0, g)),
+    jvp=(None,
+         lambda da, y, cond, a, b: np.where(cond, da, 0),
+         lambda db, y, cond, a, b: np.where(cond, 0, db)))
+
+
+def _inside(x: Any, low: Any, high: Any) -> np.ndarray:
+    x = value_of(x)
+    mask = np.ones(np.shape(x), dtype=bool)
+    if low is not None:
+        mask &= x >= low
+    if high is not None:
+        mask &= x <= high
+    return mask
+
+
+clip = Primitive("clip", lambda x, low, high: np.clip(x, low, high),
+    vjp=(lambda g, y, x, low, high: g * _inside(x, low, high),),
+    jvp=(lambda dx, y, x, low, high: dx * _inside(x, low, high),))
+
+
+# ---------------------------------------------------------------------------------------------- reductions
+def _checked(reduce: Any) -> Any:
+    def forward(x: np.ndarray, axis: Any = None, keepdims: bool = False, **kw: Any) -> np.ndarray:
+        normalize_axes(axis, x.ndim)
+        return reduce(x, axis=axis, keepdims=keepdims, **kw)
+    return forward
+
+
+sum = Primitive("sum", _checked(np.sum),
+    vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims),),
+    jvp=LINEAR)
+
+mean = Primitive("mean", _checked(np.mean),
+    vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims) / _count(x, axis),),
+    jvp=LINEAR)
+
+
+def _others_product(x: Any, axis: Any) -> np.ndarray:
+    """∂(Πx)/∂x_i = Π_{j≠i} x_j along the axes, exact even where some x_j are zero."""
+    x = value_of(x)
+    axes = normalize_axes(axis, x.ndim)
+    moved = np.moveaxis(x, axes, range(len(axes))) if axes else x[None]
+    flat = moved.reshape((-1,) + moved.shape[len(axes) or 1:])
+    before = np.concatenate([np.ones_like(flat[:1]), np.cumprod(flat, axis=0)[:-1]])
+    after = np.concatenate([np.cumprod(flat[::-1], axis=0)[:-1][::-1], np.ones_like(flat[:1])])
+    result = (before * after).reshape(moved.shape)
+    return np.moveaxis(result, range(len(axes)), axes) if axes else result[0]
+
+
+prod = Primitive("prod", _checked(np.prod),
+    vjp=(lambda g, y, x, axis=None, keepdims=False:
+         _spread(g, x, axis, keepdims) * _others_product(x, axis),),
+    jvp=(lambda dx, y, x, axis=None, keepdims=False:
+         np.sum(dx * _others_product(x, axis), axis=axis, keepdims=keepdims),))
+
+
+def _extreme_share(x: Any, y: Any, axis: Any, keepdims: bool) -> np.ndarray:
+    """1/k at each of the k positions that attain the max (or min), 0 elsewhere: ties share ḡ equally."""
+    x = value_of(x)
+    hits = x == _kept(value_of(y), x, axis, keepdims)
+    return _in_dtype(hits / hits.sum(axis=axis, keepdims=True), x)
+
+
+max = Primitive("max", _checked(np.max),
+    vjp=(lambda g, y, x, axis=None, keepdims=False:
+         _spread(g, x, axis, keepdims) * _extreme_share(x, y, axis, keepdims),),
+    jvp=(lambda dx, y, x, axis=None, keepdims=False:
+         np.sum(dx * _extreme_share(x, y, axis, keepdims), axis=axis, keepdims=keepdims),))
+
+min = Primitive("min", _checked(np.min),
+    vjp=max.vjps,
+    jvp=max.jvps)
+
+
+def _var(x: np.ndarray, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> np.ndarray:
+    normalize_axes(axis, x.ndim)
+    return np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+var = Primitive("var", _var,
+    vjp=(lambda g, y, x, axis=None, ddof=0, keepdims=False:
+         _spread(g, x, axis, keepdims) * (2 * (x - mean(x, axis=axis, keepdims=True)) / (_count(x, axis) - ddof)),),
+    jvp=(lambda dx, y, x, axis=None, ddof=0, keepdims=False:
+         np.sum(dx * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)
+         * (2 / (_count(x, axis) - ddof)),))
+
+
+def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    """log Σ e^x = m + log Σ e^(x − m) with m = max x, so nothing overflows."""
+    normalize_axes(axis, x.ndim)
+    if x.size == 0:
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=normalize_axes(axis, x.ndim))
+
+
+logsumexp = Primitive("logsumexp", _logsumexp,
+    vjp=(lambda g, y, x, axis=None, keepdims=False:
+         _spread(g, x, axis, keepdims) * exp(x - _kept(y, x, axis, keepdims)),),
+    jvp=(lambda dx, y, x, axis=None, keepdims=False:
+         np.sum(dx * np.exp(x - _kept(y, x, axis, keepdims)), axis=axis, keepdims=keepdims),))
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+softmax = Primitive("softmax", _softmax,
+    vjp=(lambda g, y, x, axis=-1: y * (g - (g * y).sum(axis=axis, keepdims=True)),),
+    jvp=(lambda dx, y, x, axis=-1: y * (dx - (dx * y).sum(axis=axis, keepdims=True)),))
+
+log_softmax = Primitive("log_softmax", _log_softmax,
+    vjp=(lambda g, y, x, axis=-1: g - exp(y) * g.sum(axis=axis, keepdims=True),),
+    jvp=(lambda dx, y, x, axis=-1: dx - (np.exp(y) * dx).sum(axis=axis, keepdims=True),))
+
+
+# ---------------------------------------------------------------------------------------------- shapes
+reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape),
+    vjp=(lambda g, y, x, shape: g.reshape(np.shape(value_of(x))),),
+    jvp=LINEAR)
+
+
+def _inverse(axes: Any, ndim: int) -> Any:
+    return None if axes is None else tuple(np.argsort([a % ndim for a in axes]))
+
+
+transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes),
+    vjp=(lambda g, y, x, axes=None: transpose(g, _inverse(axes, np.ndim(value_of(x)))),),
+    jvp=LINEAR)
+
+broadcast_to = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    vjp=(lambda g, y, x, shape: g,),  # backward.reduce_to_shape sums ḡ back to x's shape
+    jvp=LINEAR)
+
+
+def _is_basic(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+
+
+def _scatter_add(g: np.ndarray, index: Any, shape: tuple) -> np.ndarray:
+    """An array of zeros of `shape` with g added at `index` (repeated indices add up)."""
+    out = np.zeros(shape, dtype=np.result_type(g))
+    if _is_basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+getitem = Primitive("getitem", lambda x, index: x[index],
+    vjp=(lambda g, y, x, index: scatter_add(g, index=index, shape=np.shape(value_of(x))),),
+    jvp=LINEAR)
+
+scatter_add = Primitive("scatter_add", _scatter_add,
+    vjp=(lambda g, y, source, index, shape: getitem(g, index=index),),
+    jvp=LINEAR)
+
+
+def _concatenate(*xs: np.ndarray, axis: int = 0) -> np.ndarray:
+    return np.concatenate(xs, axis=axis)
+
+
+def _piece(i: int, xs: tuple, axis: int) -> tuple:
+    """The index of input i's slab inside the concatenation along `axis`."""
+    shapes = [np.shape(value_of(x)) for x in xs]
+    axis = normalize_axes(axis, len(shapes[0]))[0]
+    start = builtins.sum(s[axis] for s in shapes[:i])
+    return (slice(None),) * axis + (slice(start, start + shapes[i][axis]),)
+
+
+def _concatenate_vjp(i: int) -> Any:
+    return lambda g, y, *xs, axis=0: getitem(g, index=_piece(i, xs, axis))
+
+
+def _concatenate_jvp(i: int) -> Any:
+    return lambda dx, y, *xs, axis=0: np.concatenate(
+        [dx if j == i else np.zeros_like(x) for j, x in enumerate(xs)], axis=axis)
+
+
+concatenate_primitive = Primitive("concatenate", _concatenate,
+    vjp=_concatenate_vjp, jvp=_concatenate_jvp, variadic=True)
+
+
+# ---------------------------------------------------------------------------------------------- products
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        raise ValueError(f"matmul: operands must be at least 1-D, shapes {np.shape(a)} and {np.shape(b)}")
+    inner_a = np.shape(a)[-1]
+    inner_b = np.shape(b)[-2] if np.ndim(b) > 1 else np.shape(b)[0]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: shapes {np.shape(a)} and {np.shape(b)} do not line up: {inner_a} != {inner_b}")
+    return np.matmul(a, b)
+
+
+def _matmul_vjp_a(g: Any, y: Any, a: Any, b: Any) -> Any:
+    """∂C/∂A = ḡ Bᵀ (with 1-D operands treated as a row or column vector)."""
+    if np.ndim(value_of(b)) == 1:
+        g = expand_dims(g, -1)                            # (..., m, 1)
+        b = reshape(b, (1, -1))                           # (1, k)
+        return g * b if np.ndim(value_of(a)) > 1 else (g * b)[..., 0, :]
+    if np.ndim(value_of(a)) == 1:
+        return matmul(expand_dims(g, -2), swapaxes(b, -1, -2))[..., 0, :]
+    return matmul(g, swapaxes(b, -1, -2))
+
+
+def _matmul_vjp_b(g: Any, y: Any, a: Any, b: Any) -> Any:
+    """∂C/∂B = Aᵀ ḡ (with 1-D operands treated as a row or column vector)."""
+    if np.ndim(value_of(a)) == 1:
+        if np.ndim(value_of(b)) == 1:
+            return g * a
+        return reshape(a, (-1, 1)) * expand_dims(g, -2)   # (k, 1) * (..., 1, n)
+    if np.ndim(value_of(b)) == 1:
+        return matmul(swapaxes(a, -1, -2), expand_dims(g, -1))[..., 0]
+    return matmul(swapaxes(a, -1, -2), g)
+
+
+matmul = Primitive("matmul", _matmul,
+    vjp=(_matmul_vjp_a, _matmul_vjp_b),
+    jvp=(lambda da, y, a, b: np.matmul(da, b),
+         lambda db, y, a, b: np.matmul(a, db)))
+
+
+def _linear(x: np.ndarray, W: np.ndarray, b: Any = None) -> np.ndarray:
+    if W.ndim != 2 or np.shape(x)[-1:] != W.shape[1:]:
+        raise ValueError(f"linear: input of shape {np.shape(x)} does not fit weights of shape {W.shape} "
+                         f"(out, in): the input's last axis must be {W.shape[-1] if W.ndim else '?'}")
+    y = np.matmul(x, W.T)
+    if b is not None:
+        y += b
+    return y
+
+
+def _rows(v: Any) -> Any:
+    """v as a 2-D matrix with one row per example."""
+    return v.reshape(1, -1) if np.ndim(value_of(v)) == 1 else v.reshape(-1, np.shape(value_of(v))[-1])
+
+
+linear = Primitive("linear", _linear,
+    vjp=(lambda g, y, x, W, b=None: g @ W,
+         lambda g, y, x, W, b=None: _rows(g).T @ _rows(x),
+         lambda g, y, x, W, b=None: _rows(g).sum(axis=0)),
+    jvp=(lambda dx, y, x, W, b=None: dx @ W.T,
+         lambda dW, y, x, W, b=None: x @ dW.T,
+         lambda db, y, x, W, b=None: db))
+
+
+def _check_labels(logits: np.ndarray, labels: Any) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {labels.dtype}")
+    if logits.ndim not in (1, 2) or labels.shape != logits.shape[:-1]:
+        raise ValueError(f"softmax_cross_entropy: logits of shape {logits.shape} need labels of shape "
+                         f"{logits.shape[:-1]}, got {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[-1]):
+        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {logits.shape[-1]}), "
+                         f"got values from {labels.min()} to {labels.max()}")
+    return labels
+
+
+def _one_hot(labels: np.ndarray, logits: Any) -> np.ndarray:
+    logits = value_of(logits)
+    hot = np.zeros(logits.shape, dtype=logits.dtype)
+    np.put_along_axis(hot, np.asarray(labels)[..., None], 1, axis=-1)
+    return hot
+
+
+def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "mean") -> np.ndarray:
+    """C = log Σ_c e^{z_c} − z_label per example, then reduced."""
+    labels = _check_labels(logits, labels)
+    picked = np.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
+    losses = _logsumexp(logits, axis=-1) - picked
+    return _reduce_losses(losses, reduction, "softmax_cross_entropy")
+
+
+def _reduce_losses(losses: np.ndarray, reduction: str, name: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.mean(losses)
+    if reduction == "sum":
+        return np.sum(losses)
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _per_example(g: Any, logits: Any, reduction: str) -> Any:
+    """ḡ for each example's loss, shaped to broadcast against the logits."""
+    if reduction == "none":
+        return expand_dims(g, -1)
+    if reduction == "mean":
+        return g / builtins.max(1, np.size(value_of(logits)) // np.shape(value_of(logits))[-1])
+    return g
+
+
+softmax_cross_entropy = Primitive("softmax_cross_entropy", _softmax_cross_entropy,
+    vjp=(lambda g, y, z, labels, reduction="mean":
+         _per_example(g, z, reduction) * (softmax(z) - _one_hot(labels, z)),
+         None),
+    jvp=(lambda dz, y, z, labels, reduction="mean":
+         _reduce_losses(np.sum((_softmax(z) - _one_hot(labels, z)) * dz, axis=-1), reduction, ""),
+         None))
+
+
+def _einsum_parts(subscripts: str, *operands: Any) -> tuple[list[str], str]:
+    if "..." in subscripts:
+        raise ValueError("einsum: '...' is not supported; name every axis")
+    inputs, _, output = subscripts.replace(" ", "").partition("->")
+    parts = inputs.split(",")
+    if len(parts) != len(operands):
+        raise ValueError(f"einsum: {len(parts)} operand subscripts for {len(operands)} operands")
+    if "->" not in subscripts:
+        letters = "".join(parts)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    for p in parts:
+        if len(set(p)) != len(p):
+            raise ValueError(f"einsum: repeated index within operand '{p}' (a diagonal) is not supported")
+    return parts, output
+
+
+def _einsum(*operands: np.ndarray, subscripts: str) -> np.ndarray:
+    parts, output = _einsum_parts(subscripts, *operands)
+    return np.einsum(",".join(parts) + "->" + output, *operands)
+
+
+def _einsum_rule(i: int) -> Any:
+    """∂C/∂operand_i: contract ḡ with the other operands onto operand i's indices, broadcasting the rest."""
+    def rule(g: Any, y: Any, *xs: Any, subscripts: str) -> Any:
+        parts, output = _einsum_parts(subscripts, *xs)
+        others = [p for j, p in enumerate(parts) if j != i]
+        available = set(output).union(*others)
+        kept = "".join(c for c in parts[i] if c in available)
+        spec = ",".join([output] + others) + "->" + kept
+        part = einsum(spec, g, *[x for j, x in enumerate(xs) if j != i])
+        if kept == parts[i]:
+            return part
+        shape = tuple(n if c in available else 1 for c, n in zip(parts[i], np.shape(value_of(xs[i]))))
+        return broadcast_to(reshape(part, shape), np.shape(value_of(xs[i])))
+    return rule
+
+
+def _einsum_jvp(i: int) -> Any:
+    def rule(dx: Any, y: Any, *xs: Any, subscripts: str) -> Any:
+        return _einsum(*[dx if j == i else x for j, x in enumerate(xs)], subscripts=subscripts)
+    return rule
+
+
+einsum_primitive = Primitive("einsum", _einsum, vjp=_einsum_rule, jvp=_einsum_jvp, variadic=True)
+
+
+# ---------------------------------------------------------------------------------------------- composites
+def einsum(subscripts: str, *operands: Any) -> Any:
+    """Einstein summation, e.g. einsum('ij,jk->ik', A, B) = A @ B (no '...' and no diagonals)."""
+    return einsum_primitive(*operands, subscripts=subscripts)
+
+
+def concatenate(tensors: Any, axis: int = 0) -> Any:
+    """Join tensors along an existing axis."""
+    return concatenate_primitive(*tensors, axis=axis)
+
+
+def stack(tensors: Any, axis: int = 0) -> Any:
+    """Join tensors along a new axis."""
+    return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
+    """Split x along `axis` into equal sections, or at the given indices (NumPy's semantics)."""
+    n = np.shape(value_of(x))[normalize_axes(axis, np.ndim(value_of(x)))[0]]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if n % indices_or_sections:
+            raise ValueError(f"split: an axis of length {n} does not split into {indices_or_sections} equal parts")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step)) if step else [0] * (indices_or_sections + 1)
+    else:
+        bounds = [0, *indices_or_sections, n]
+    axis = normalize_axes(axis, np.ndim(value_of(x)))[0]
+    lead = (slice(None),) * axis
+    return [getitem(x, index=lead + (slice(lo, hi),)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def expand_dims(x: Any, axis: Any) -> Any:
+    """Insert a size-1 axis at `axis`."""
+    return reshape(x, shape=np.expand_dims(np.empty(np.shape(value_of(x)), dtype=bool), axis).shape)
+
+
+def squeeze(x: Any, axis: Any = None) -> Any:
+    """Remove size-1 axes (all of them, or those named)."""
+    return reshape(x, shape=np.squeeze(np.empty(np.shape(value_of(x)), dtype=bool), axis).shape)
+
+
+def flatten(x: Any) -> Any:
+    """The values as one axis."""
+    return reshape(x, shape=(-1,))
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+    """Exchange two axes."""
+    axes = list(range(np.ndim(value_of(x))))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes=tuple(axes))
+
+
+def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """Standard deviation √var(x)."""
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def dot(a: Any, b: Any) -> Any:
+    """NumPy's dot for 1-D and 2-D operands (a matrix product); use matmul or einsum beyond."""
+    if np.ndim(value_of(a)) > 2 or np.ndim(value_of(b)) > 2:
+        raise ValueError(f"dot: operands of shapes {np.shape(value_of(a))} and {np.shape(value_of(b))}: "
+                         "use matmul or einsum for more than 2 dimensions")
+    if np.ndim(value_of(a)) == 0 or np.ndim(value_of(b)) == 0:
+        return mul(a, b)
+    return matmul(a, b)
+
+
+def outer(a: Any, b: Any) -> Any:
+    """Outer product a bᵀ of the flattened operands."""
+    return mul(reshape(a, shape=(-1, 1)), reshape(b, shape=(1, -1)))
+
+
+# Keyword-friendly wrappers: primitives take their static parameters by keyword.
+_reshape_primitive, _transpose_primitive = reshape, transpose
+
+
+def reshape(x: Any, shape: Any) -> Any:  # noqa: F811 - the public form takes shape positionally
+    """The same values in a new shape (one entry may be -1)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return _reshape_primitive(x, shape=shape)
+
+
+def transpose(x: Any, axes: Any = None) -> Any:  # noqa: F811
+    """Permute the axes (reverse them when axes is None)."""
+    return _transpose_primitive(x, axes=None if axes is None else tuple(axes))
+
+
+_broadcast_primitive, _getitem_primitive, _clip_primitive = broadcast_to, getitem, clip
+
+
+def broadcast_to(x: Any, shape: Any) -> Any:  # noqa: F811
+    """x repeated along broadcast axes to `shape`."""
+    return _broadcast_primitive(x, shape=tuple(np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),))
+
+
+def getitem(x: Any, index: Any) -> Any:  # noqa: F811
+    """x[index]: ints, slices, None, ..., boolean masks and integer arrays (NumPy's indexing)."""
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    elif isinstance(index, list):
+        index = np.asarray(index)
+    return _getitem_primitive(x, index=index)
+
+
+def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002, F811
+    """x limited to [min, max]; the gradient passes where min ≤ x ≤ max."""
+    return _clip_primitive(x, low=value_of(min), high=value_of(max))

@@ -1,0 +1,541 @@
+"""Back-propagation worked through for one network and one example (or a small batch): every number BP1–BP4 need.
+
+The derivation is plain layer-by-layer NumPy that reads like the equations; each gradient it produces is then
+checked against the engine's reverse mode and central finite differences. Drawing it is `render/`'s job.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+
+MAX_PARAMETERS = 1000
+MAX_EXAMPLES = 32
+
+
+class GradientMismatchError(AssertionError):
+    """A gradient of the derivation disagrees with the engine or with finite differences."""
+
+
+# ---------------------------------------------------------------------------------- activations σ
+
+
+@dataclass(frozen=True)
+class Activation:
+    """σ with its formula and the formula of σ' (LaTeX subset of `render.math`)."""
+    name: str
+    formula: str
+    derivative_formula: str
+    textbook_derivative: Callable[[np.ndarray], np.ndarray]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation("sigmoid", r"\sigma(z) = \frac{1}{1+e^{-z}}",
+                          r"\sigma'(z) = \sigma(z)\,(1-\sigma(z))", lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
+    "tanh": Activation("tanh", r"\sigma(z) = \tanh z", r"\sigma'(z) = 1-\tanh^{2} z",
+                       lambda z: 1 - np.tanh(z) ** 2),
+    "relu": Activation("relu", r"\sigma(z) = \max(0, z)", r"\sigma'(z) = 1 \text{ if } z>0 \text{, else } 0",
+                       lambda z: (z > 0).astype(float)),
+    "leaky_relu": Activation("leaky_relu", r"\sigma(z) = z \text{ if } z>0 \text{, else } 0.01\,z",
+                             r"\sigma'(z) = 1 \text{ if } z>0 \text{, else } 0.01",
+                             lambda z: np.where(z > 0, 1.0, 0.01)),
+    "softplus": Activation("softplus", r"\sigma(z) = \ln(1+e^{z})", r"\sigma'(z) = \frac{1}{1+e^{-z}}",
+                           _sigmoid),
+    "identity": Activation("identity", r"\sigma(z) = z", r"\sigma'(z) = 1", np.ones_like),
+}
+
+
+def sigma(name: str, z: np.ndarray) -> np.ndarray:
+    """a = σ(z), computed by the engine's own activation function."""
+    from chainrule.nn.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
+    return np.asarray(ENGINE_ACTIVATIONS[name](z), dtype=np.float64)
+
+
+def sigma_prime(name: str, z: np.ndarray) -> np.ndarray:
+    """σ'(z) elementwise, by the engine: the gradient of Σ σ(z) with respect to z."""
+    from chainrule.nn.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
+    return np.asarray(cr.grad(lambda v: ENGINE_ACTIVATIONS[name](v).sum())(z), dtype=np.float64)
+
+
+# ------------------------------------------------------------------------------------------- costs C
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A cost C(a^L, t) over N examples (columns) with its gradient ∇_a C, both by their textbook formulas."""
+    name: str
+    title: str
+    value: Callable[[np.ndarray, np.ndarray], float]
+    gradient: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    reduction: str  # "sum" or "mean": how the examples of a batch combine
+
+    def formula(self, N: int, n_L: int) -> str:
+        """C written for N examples and n_L outputs."""
+        over_n = (r"\sum_{n}" if N > 1 else "")
+        sub = "_{jn}" if N > 1 else "_{j}"
+        a, t = f"a^{{L}}{sub}", f"t{sub}"
+        if self.name == "half_sum":
+            return rf"C = \frac{{1}}{{2}}{over_n}\sum_{{j}} ({t}-{a})^{{2}}"
+        if self.name == "mse":
+            return rf"C = \frac{{1}}{{{N * n_L}}}{over_n}\sum_{{j}} ({a}-{t})^{{2}}"
+        if self.name == "bce":
+            return (rf"C = -\frac{{1}}{{{N * n_L}}}{over_n}\sum_{{j}} \left[{t}\ln {a} + (1-{t})\ln(1-{a})\right]")
+        scale = rf"\frac{{1}}{{{N}}}" if N > 1 else ""
+        return (rf"C = -{scale}{over_n}\sum_{{j}} {t}\ln p{sub},\quad "
+                rf"p = \operatorname{{softmax}}(a^{{L}})")
+
+    def gradient_formula(self, N: int, n_L: int) -> str:
+        """∂C/∂a^L_j written for N examples and n_L outputs."""
+        sub = "_{jn}" if N > 1 else "_{j}"
+        a, t, lhs = f"a^{{L}}{sub}", f"t{sub}", rf"\frac{{\partial C}}{{\partial a^{{L}}{sub}}}"
+        if self.name == "half_sum":
+            return rf"{lhs} = {a}-{t}"
+        if self.name == "mse":
+            return rf"{lhs} = \frac{{2}}{{{N * n_L}}}({a}-{t})"
+        if self.name == "bce":
+            return rf"{lhs} = \frac{{1}}{{{N * n_L}}}\,\frac{{{a}-{t}}}{{{a}(1-{a})}}"
+        scale = rf"\frac{{1}}{{{N}}}" if N > 1 else ""
+        return rf"{lhs} = {scale}(p{sub}-{t})"
+
+
+def _softmax_columns(a: np.ndarray) -> np.ndarray:
+    shifted = np.exp(a - a.max(axis=0, keepdims=True))
+    return shifted / shifted.sum(axis=0, keepdims=True)
+
+
+COSTS: dict[str, Cost] = {
+    "half_sum": Cost("half_sum", "half the sum of squared errors",
+                     lambda a, t: 0.5 * float(np.sum((t - a) ** 2)),
+                     lambda a, t: a - t, "sum"),
+    "mse": Cost("mse", "mean squared error",
+                lambda a, t: float(np.mean((a - t) ** 2)),
+                lambda a, t: 2.0 * (a - t) / a.size, "mean"),
+    "bce": Cost("bce", "binary cross-entropy",
+                lambda a, t: -float(np.mean(t * np.log(a) + (1 - t) * np.log(1 - a))),
+                lambda a, t: (a - t) / (a * (1 - a)) / a.size, "mean"),
+    "ce": Cost("ce", "softmax cross-entropy",
+               lambda a, t: -float(np.sum(t * np.log(_softmax_columns(a)))) / a.shape[1],
+               lambda a, t: (_softmax_columns(a) - t) / a.shape[1], "mean"),
+}
+
+
+# ------------------------------------------------------------------------------------ the derivation
+
+
+@dataclass
+class Derivation:
+    """Every quantity of BP1–BP4, indexed by layer l = 0..L (index 0 unused where undefined).
+
+    Arrays hold one column per example: a[l] and z[l] are (n_l, N), as in the equations.
+    """
+    W: list
+    b: list
+    z: list
+    a: list
+    sigma_prime: list
+    nabla_a: np.ndarray
+    delta: list
+    dW: list
+    db: list
+    W_new: list
+    b_new: list
+    cost: float
+    cost_after: float
+
+
+def forward(W: list, b: list, activations: list, x: np.ndarray) -> tuple[list, list]:
+    """z^l = W^l a^{l−1} + b^l and a^l = σ(z^l) for l = 1..L, with a^0 = x (one column per example)."""
+    L = len(W) - 1
+    z, a = [None] * (L + 1), [x] + [None] * L
+    for l in range(1, L + 1):
+        z[l] = W[l] @ a[l - 1] + b[l][:, None]
+        a[l] = sigma(activations[l], z[l])
+    return z, a
+
+
+def backpropagate(W: list, b: list, activations: list, x: np.ndarray, t: np.ndarray,
+                  cost: Cost, lr: float) -> Derivation:
+    """BP1–BP4 and one step of gradient descent, layer by layer, exactly as the equations read."""
+    L = len(W) - 1
+    z, a = forward(W, b, activations, x)
+    sigma_prime_ = [None] + [sigma_prime(activations[l], z[l]) for l in range(1, L + 1)]
+    delta, dW, db = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
+
+    nabla_a = cost.gradient(a[L], t)
+    delta[L] = nabla_a * sigma_prime_[L]                                         # (BP1)
+    for l in range(L - 1, 0, -1):
+        delta[l] = (W[l + 1].T @ delta[l + 1]) * sigma_prime_[l]                 # (BP2)
+    for l in range(1, L + 1):
+        db[l] = delta[l].sum(axis=1)                                             # (BP3), summed over examples
+        dW[l] = delta[l] @ a[l - 1].T                                            # (BP4), summed over examples
+
+    W_new = [None] + [W[l] - lr * dW[l] for l in range(1, L + 1)]               # w ← w − η ∂C/∂w
+    b_new = [None] + [b[l] - lr * db[l] for l in range(1, L + 1)]
+    _, a_after = forward(W_new, b_new, activations, x)
+    return Derivation(W, b, z, a, sigma_prime_, nabla_a, delta, dW, db, W_new, b_new,
+                      cost.value(a[L], t), cost.value(a_after[L], t))
+
+
+# --------------------------------------------------------------------------------------- the checks
+
+
+@dataclass
+class Checks:
+    """Each gradient of the derivation beside the engine's reverse mode and central finite differences."""
+    engine_dW: list
+    engine_db: list
+    numeric_dW: list
+    numeric_db: list
+    engine_cost: float
+    engine_cost_after: float
+    max_diff_engine: float
+    max_diff_numeric: float
+    max_diff_sigma_prime: float
+    max_diff_cost: float
+    parameters: int
+    eps: float
+
+
+ENGINE_TOLERANCE = (1e-10, 1e-8)    # (absolute, relative): both are exact float64 computations
+NUMERIC_TOLERANCE = (1e-6, 1e-5)    # central differences with eps = 1e-6 in float64
+
+
+def _close(value: float, reference: float, tolerance: tuple[float, float]) -> bool:
+    absolute, relative = tolerance
+    return abs(value - reference) <= absolute + relative * abs(reference)
+
+
+def _engine_cost(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost) -> Any:
+    """C computed by the engine through the model and chainrule.nn's cost (x and t are rows)."""
+    from chainrule.nn import functional as F
+    y = model(cr.tensor(x))
+    if cost.name == "ce":
+        return F.cross_entropy(y, t.argmax(axis=1))
+    if cost.name == "half_sum":
+        return F.mse(y, t, reduction="half_sum")
+    if cost.name == "mse":
+        return F.mse(y, t, reduction="mean")
+    return F.binary_cross_entropy(y, t)
+
+
+def _parameter_name(kind: str, l: int, index: tuple) -> str:
+    return f"{kind}^{l}_{''.join(str(i + 1) for i in index)}"
+
+
+def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, derivation: Derivation,
+          eps: float = 1e-6) -> Checks:
+    """Compare every ∂C/∂w and ∂C/∂b with the engine's `.backward()` and with central differences.
+
+    Raises GradientMismatchError naming the first parameter that disagrees. The model is left unchanged.
+    """
+    L = len(derivation.W) - 1
+    params = [(layer.weight, layer.bias) for layer in model.layers]
+    saved = [(w.grad, bias.grad, w.data.copy(), bias.data.copy()) for w, bias in params]
+    try:
+        for w, bias in params:
+            w.grad = bias.grad = None
+        C = _engine_cost(model, x, t, cost)
+        C.backward()
+        engine_dW = [None] + [np.array(w.grad.data, dtype=np.float64) for w, _ in params]
+        engine_db = [None] + [np.array(bias.grad.data, dtype=np.float64) for _, bias in params]
+        engine_cost = float(C.item())
+
+        def cost_now() -> float:
+            with cr.no_grad():
+                return float(_engine_cost(model, x, t, cost).item())
+
+        numeric_dW, numeric_db = [None], [None]
+        for w, bias in params:
+            for tensor, out in ((w, numeric_dW), (bias, numeric_db)):
+                estimate = np.zeros(tensor.shape)
+                for index in np.ndindex(*tensor.shape):
+                    original = tensor.data[index]
+                    tensor.data[index] = original + eps
+                    up = cost_now()
+                    tensor.data[index] = original - eps
+                    down = cost_now()
+                    tensor.data[index] = original
+                    estimate[index] = (up - down) / (2 * eps)
+                out.append(estimate)
+        for l, (w, bias) in enumerate(params, start=1):
+            w.data[...] = derivation.W_new[l]
+            bias.data[...] = derivation.b_new[l]
+        engine_cost_after = cost_now()
+    finally:
+        for (w, bias), (w_grad, b_grad, w_data, b_data) in zip(params, saved):
+            w.grad, bias.grad = w_grad, b_grad
+            w.data[...] = w_data
+            bias.data[...] = b_data
+
+    max_engine = max_numeric = 0.0
+    for l in range(1, L + 1):
+        for kind, ours, engine, numeric in (("w", derivation.dW[l], engine_dW[l], numeric_dW[l]),
+                                            ("b", derivation.db[l], engine_db[l], numeric_db[l])):
+            for index in np.ndindex(*ours.shape):
+                name = _parameter_name(kind, l, index)
+                if not _close(ours[index], engine[index], ENGINE_TOLERANCE):
+                    raise GradientMismatchError(
+                        f"∂C/∂{name}: back-propagation gives {ours[index]!r} but the engine's reverse mode "
+                        f"gives {engine[index]!r}")
+                if not _close(ours[index], numeric[index], NUMERIC_TOLERANCE):
+                    raise GradientMismatchError(
+                        f"∂C/∂{name}: back-propagation gives {ours[index]!r} but central finite differences "
+                        f"give {numeric[index]!r} (a kink of relu at z = 0 can cause this)")
+            max_engine = max(max_engine, float(np.max(np.abs(ours - engine))))
+            max_numeric = max(max_numeric, float(np.max(np.abs(ours - numeric))))
+
+    max_sigma = 0.0
+    for l in range(1, L + 1):
+        textbook = ACTIVATIONS[model.activation_name(l)].textbook_derivative(derivation.z[l])
+        max_sigma = max(max_sigma, float(np.max(np.abs(textbook - derivation.sigma_prime[l]))))
+    if max_sigma > 1e-12:
+        raise GradientMismatchError(f"σ' from the engine differs from its formula by {max_sigma:.3g}")
+    max_cost = max(abs(engine_cost - derivation.cost), abs(engine_cost_after - derivation.cost_after))
+    if not (_close(derivation.cost, engine_cost, ENGINE_TOLERANCE)
+            and _close(derivation.cost_after, engine_cost_after, ENGINE_TOLERANCE)):
+        raise GradientMismatchError(
+            f"the cost by the formula ({derivation.cost!r}, after the step {derivation.cost_after!r}) differs "
+            f"from the engine's ({engine_cost!r}, {engine_cost_after!r})")
+    count = sum(w.size + bias.size for w, bias in params)
+    return Checks(engine_dW, engine_db, numeric_dW, numeric_db, engine_cost, engine_cost_after,
+                  max_engine, max_numeric, max_sigma, max_cost, count, eps)
+
+
+# ---------------------------------------------------------------------------------- the explanation
+
+
+@dataclass
+class Explanation:
+    """One step of back-propagation and gradient descent, with every number shown and its checks."""
+    sizes: list
+    activations: list          # activations[l] names σ of layer l (index 0 is None)
+    cost: Cost
+    lr: float
+    x: np.ndarray              # rows are examples, (N, n_0)
+    t: np.ndarray              # rows are examples, (N, n_L)
+    derivation: Derivation
+    checks: Checks
+    title: str = ""
+    model: Any = field(default=None, repr=False)
+
+    @property
+    def L(self) -> int:
+        """The number of weight layers."""
+        return len(self.sizes) - 1
+
+    @property
+    def N(self) -> int:
+        """The number of examples."""
+        return self.x.shape[0]
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers as plain Python values (cost before and after, updated parameters)."""
+        d = self.derivation
+        return {
+            "cost": d.cost, "cost_after": d.cost_after,
+            "W": [d.W_new[l].tolist() for l in range(1, self.L + 1)],
+            "b": [d.b_new[l].tolist() for l in range(1, self.L + 1)],
+            "max_diff_engine": self.checks.max_diff_engine, "max_diff_numeric": self.checks.max_diff_numeric,
+        }
+
+    def graph(self) -> Any:
+        """The computational graph of the cost, drawn by chainrule.viz.graph.draw_graph."""
+        from chainrule.viz.graph import draw_graph
+        return draw_graph(_engine_cost(self.model, self.x, self.t, self.cost))
+
+
+def _as_rows(name: str, values: Any, width: int) -> tuple[np.ndarray, bool]:
+    """values as a float array of rows (N, width) and whether one example was given as a vector."""
+    try:
+        array = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"explain: {name} must be numbers, got {values!r}") from None
+    single = array.ndim <= 1
+    array = array.reshape(1, -1) if single else array
+    if array.ndim != 2 or array.shape[1] != width:
+        raise ValueError(f"explain: {name} has shape {np.shape(values)}, the network needs {width} numbers "
+                         f"per example")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"explain: {name} holds a NaN or an infinite value")
+    return array, single
+
+
+def _targets(t: Any, cost: Cost, n_L: int, N: int) -> np.ndarray:
+    """Targets as rows (N, n_L); a 1-D list of N labels (ce) or N numbers (one output) gives one per example."""
+    values = np.asarray(t, dtype=object if not isinstance(t, np.ndarray) else None)
+    if cost.name == "ce":
+        if values.ndim == 0 or (values.ndim == 1 and N > 1 and values.size == N):
+            labels = np.array(t, dtype=np.float64).reshape(-1)
+            if not np.all(np.equal(np.mod(labels, 1), 0)) or labels.min() < 0 or labels.max() >= n_L:
+                raise ValueError(f"explain: ce needs class labels in 0..{n_L - 1} or one-hot targets, got {t!r}")
+            return np.eye(n_L)[labels.astype(int)]
+        rows, _ = _as_rows("t", t, n_L)
+        if not np.all((rows == 0) | (rows == 1)) or not np.all(rows.sum(axis=1) == 1):
+            raise ValueError("explain: ce needs one-hot targets (one 1 per row) or integer class labels")
+        return rows
+    if n_L == 1 and values.ndim == 1 and values.size == N:
+        t = np.array(t, dtype=np.float64).reshape(N, 1)
+    rows, _ = _as_rows("t", t, n_L)
+    if cost.name == "bce" and not np.all((rows >= 0) & (rows <= 1)):
+        raise ValueError("explain: bce needs targets between 0 and 1")
+    return rows
+
+
+def _float64_twin(model: Any) -> Any:
+    """A float64 MLP with the model's architecture and a copy of its parameters (the model stays untouched)."""
+    from chainrule.nn import MLP
+    for l, layer in enumerate(model.layers, start=1):
+        if layer.bias is None:
+            raise ValueError(f"explain: layer {l} has no bias; explain needs z = W a + b in every layer")
+    twin = MLP(list(model.sizes), activation=model.activation, output_activation=model.output_activation,
+               dtype=np.float64, rng=0)
+    for source, target in zip(model.layers, twin.layers):
+        target.weight.data[...] = np.asarray(source.weight.data, dtype=np.float64)
+        target.bias.data[...] = np.asarray(source.bias.data, dtype=np.float64)
+    return twin
+
+
+def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5, title: str = "",
+            eps: float = 1e-6) -> Explanation:
+    """One step of w ← w − η ∂C/∂w for `model` on example(s) x with target(s) t, derived by BP1–BP4 and checked."""
+    if loss not in COSTS:
+        raise ValueError(f"explain: unknown loss {loss!r}; choose one of {', '.join(COSTS)}")
+    lr = float(lr)
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"explain: the learning rate must be a positive number, got {lr}")
+    for attribute in ("sizes", "layers", "activation_name"):
+        if not hasattr(model, attribute):
+            raise TypeError(f"explain: expected a chainrule.nn.MLP, got {type(model).__name__} "
+                            f"(it has no {attribute!r})")
+    sizes, L, cost = [int(n) for n in model.sizes], len(model.layers), COSTS[loss]
+    parameters = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
+    if parameters > MAX_PARAMETERS:
+        raise ValueError(f"explain: the network has {parameters} parameters; explanations are for small "
+                         f"networks (at most {MAX_PARAMETERS}), e.g. sizes 2 3 1")
+    x_rows, _ = _as_rows("x", x, sizes[0])
+    t_rows = _targets(t, cost, sizes[-1], x_rows.shape[0])
+    if x_rows.shape[0] != t_rows.shape[0]:
+        raise ValueError(f"explain: {x_rows.shape[0]} inputs but {t_rows.shape[0]} targets")
+    if x_rows.shape[0] > MAX_EXAMPLES:
+        raise ValueError(f"explain: {x_rows.shape[0]} examples; a small batch of at most {MAX_EXAMPLES} please")
+    if cost.name == "ce" and sizes[-1] < 2:
+        raise ValueError("explain: ce (softmax cross-entropy) needs at least 2 outputs")
+
+    twin = _float64_twin(model)
+    activations = [None] + [model.activation_name(l) for l in range(1, L + 1)]
+    for name in activations[1:]:
+        if name not in ACTIVATIONS:
+            raise ValueError(f"explain: no formula for activation {name!r}; known: {', '.join(ACTIVATIONS)}")
+    W = [None] + [np.array(layer.weight.data, dtype=np.float64) for layer in twin.layers]
+    b = [None] + [np.array(layer.bias.data, dtype=np.float64) for layer in twin.layers]
+    if cost.name == "bce":
+        _, a = forward(W, b, activations, x_rows.T)
+        if not np.all((a[L] > 0) & (a[L] < 1)):
+            raise ValueError("explain: bce needs outputs strictly between 0 and 1: use output activation sigmoid")
+
+    derivation = backpropagate(W, b, activations, x_rows.T, t_rows.T, cost, lr)
+    checks = check(twin, x_rows, t_rows, cost, lr, derivation, eps=eps)
+    return Explanation(sizes, activations, cost, lr, x_rows, t_rows, derivation, checks, title, twin)
+
+
+# ------------------------------------------------------------------------------------ JSON problems
+
+
+@dataclass
+class Problem:
+    """A network with its example(s), target(s), cost and learning rate, as read from a JSON spec."""
+    model: Any
+    x: Any
+    t: Any
+    loss: str = "half_sum"
+    lr: float = 0.5
+    title: str = ""
+
+
+SPEC_KEYS = {"title", "sizes", "activation", "output_activation", "W", "b", "seed", "x", "t", "loss", "lr"}
+
+
+def _matrix(value: Any, what: str, shape: tuple) -> np.ndarray:
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be numbers") from None
+    if array.shape != shape:
+        raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} holds a NaN or an infinite value")
+    return array
+
+
+def problem_from_spec(spec: dict, where: str = "spec") -> Problem:
+    """Build the MLP and read x, t, loss, lr from a spec dict (format: see examples/two-two-two.json)."""
+    from chainrule.nn import MLP
+    if not isinstance(spec, dict):
+        raise TypeError(f"{where}: expected a JSON object")
+    unknown = sorted(set(spec) - SPEC_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(SPEC_KEYS))}")
+    missing = [key for key in ("activation", "output_activation") if key not in spec]
+    if missing:
+        raise ValueError(f"{where}: give {' and '.join(missing)} (e.g. \"sigmoid\"; \"identity\" for none)")
+    if "W" in spec:
+        if not isinstance(spec["W"], list) or not spec["W"]:
+            raise ValueError(f"{where}: W must be a list with one matrix (out, in) per layer")
+        W = [np.array(w, dtype=np.float64) if _is_rectangular(w) else None for w in spec["W"]]
+        if any(w is None or w.ndim != 2 for w in W):
+            raise ValueError(f"{where}: every W[l] must be a rectangular nested list of numbers (out, in)")
+        sizes = [W[0].shape[1]] + [w.shape[0] for w in W]
+        if "sizes" in spec and list(spec["sizes"]) != sizes:
+            raise ValueError(f"{where}: sizes {spec['sizes']} do not match the shapes of W ({sizes})")
+    elif "sizes" in spec:
+        sizes = spec["sizes"]
+    else:
+        raise ValueError(f"{where}: give W (and b) for every layer, or sizes and seed")
+    for key in ("activation", "output_activation"):
+        if spec[key] not in ACTIVATIONS:
+            raise ValueError(f"{where}: unknown {key} {spec[key]!r}; choose one of {', '.join(ACTIVATIONS)}")
+    model = MLP(sizes, activation=spec["activation"], output_activation=spec["output_activation"],
+                rng=int(spec.get("seed", 0)))
+    if "W" in spec:
+        biases = spec.get("b")
+        if not isinstance(biases, list) or len(biases) != len(model.layers):
+            raise ValueError(f"{where}: b must be a list with one vector per layer ({len(model.layers)})")
+        for l, layer in enumerate(model.layers, start=1):
+            layer.weight.data[...] = _matrix(spec["W"][l - 1], f"{where}: W[{l}]", layer.weight.shape)
+            layer.bias.data[...] = _matrix(biases[l - 1], f"{where}: b[{l}]", layer.bias.shape)
+    for key in ("x", "t"):
+        if key not in spec:
+            raise ValueError(f"{where}: give {key} (one example as a list, or a batch as a list of lists)")
+    return Problem(model, spec["x"], spec["t"], spec.get("loss", "half_sum"), spec.get("lr", 0.5),
+                   str(spec.get("title", "")))
+
+
+def _is_rectangular(value: Any) -> bool:
+    try:
+        np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def load_spec(path: str | Path) -> Problem:
+    """Read a JSON spec file: sizes, activation, output_activation, W, b (or seed), x, t, loss, lr."""
+    path = Path(path)
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a readable JSON spec ({error})") from None
+    return problem_from_spec(spec, str(path))

@@ -1,0 +1,190 @@
+"""Optimisers that apply w ← w − η·(update) to parameter Tensors in place, and learning-rate schedules.
+
+Shaped like `torch.optim` (`zero_grad()`, `step()`), with one learning rate `lr` per optimiser. Updates write
+into `p.data` through preallocated buffers, so a step allocates no new arrays.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+import chainrule as cr
+
+
+def _check_rate(owner: str, name: str, value: float, upper: float | None = None) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (upper is not None and value >= upper):
+        bound = f"in [0, {upper})" if upper is not None else "a finite number ≥ 0"
+        raise ValueError(f"{owner}: {name} must be {bound}, got {value}")
+    return value
+
+
+class Optimizer:
+    """Holds the parameters and the learning rate; subclasses define `step`."""
+
+    def __init__(self, params: Iterable[cr.Tensor], lr: float) -> None:
+        self.params = list(params)
+        name = type(self).__name__
+        if not self.params:
+            raise ValueError(f"{name}: got no parameters to optimise")
+        for index, p in enumerate(self.params):
+            if not isinstance(p, cr.Tensor) or not p.requires_grad:
+                raise TypeError(f"{name}: parameter {index} is not a Tensor with requires_grad=True")
+        self.lr = _check_rate(name, "lr", lr)
+        self.initial_lr = self.lr
+        self._scratch = [np.empty_like(p.data) for p in self.params]
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (p.grad = None), so the next backward() starts from zero."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not define step()")
+
+
+class SGD(Optimizer):
+    """v ← μ v + g;  w ← w − η v   (g = ∂C/∂w + λ w; Nesterov uses g + μ v in place of v)."""
+
+    def __init__(
+        self,
+        params: Iterable[cr.Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _check_rate("SGD", "momentum", momentum, upper=1.0)
+        self.weight_decay = _check_rate("SGD", "weight_decay", weight_decay)
+        if nesterov and self.momentum == 0:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        self.nesterov = bool(nesterov)
+        self._velocity = [np.zeros_like(p.data) for p in self.params] if self.momentum else []
+        self._lookahead = [np.empty_like(p.data) for p in self.params] if self.nesterov else []
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        lr, mu, decay = self.lr, self.momentum, self.weight_decay
+        for index, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g, scratch = p.grad.data, self._scratch[index]
+            if decay:  # g + λ w
+                np.multiply(p.data, decay, out=scratch)
+                np.add(scratch, g, out=scratch)
+                g = scratch
+            direction = g
+            if mu:
+                v = self._velocity[index]
+                np.multiply(v, mu, out=v)
+                np.add(v, g, out=v)
+                direction = v
+                if self.nesterov:  # g + μ v
+                    direction = self._lookahead[index]
+                    np.multiply(v, mu, out=direction)
+                    np.add(direction, g, out=direction)
+            np.multiply(direction, lr, out=scratch)
+            np.subtract(p.data, scratch, out=p.data)
+
+
+class Adam(Optimizer):
+    """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η m̂ / (√v̂ + ε) with bias-corrected m̂, v̂."""
+
+    def __init__(
+        self,
+        params: Iterable[cr.Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        if len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (β₁, β₂), got {betas!r}")
+        self.betas = (_check_rate("Adam", "β₁", betas[0], 1.0), _check_rate("Adam", "β₂", betas[1], 1.0))
+        self.eps = _check_rate("Adam", "eps", eps)
+        self.weight_decay = _check_rate("Adam", "weight_decay", weight_decay)
+        self.steps = 0
+        self._m = [np.zeros_like(p.data) for p in self.params]
+        self._v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        self.steps += 1
+        beta1, beta2 = self.betas
+        step_size = self.lr / (1.0 - beta1**self.steps)
+        v_correction = math.sqrt(1.0 - beta2**self.steps)
+        for p, m, v, scratch in zip(self.params, self._m, self._v, self._scratch):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            np.multiply(m, beta1, out=m)
+            np.multiply(g, 1.0 - beta1, out=scratch)
+            np.add(m, scratch, out=m)
+            np.multiply(v, beta2, out=v)
+            np.multiply(g, g, out=scratch)
+            np.multiply(scratch, 1.0 - beta2, out=scratch)
+            np.add(v, scratch, out=v)
+            np.sqrt(v, out=scratch)
+            np.divide(scratch, v_correction, out=scratch)
+            np.add(scratch, self.eps, out=scratch)
+            np.divide(m, scratch, out=scratch)
+            np.multiply(scratch, step_size, out=scratch)
+            np.subtract(p.data, scratch, out=p.data)
+
+
+class _Schedule:
+    """Sets optimizer.lr from the epoch count; call step() once per epoch."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> float:
+        """Advance one epoch and return the new learning rate."""
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+        return self.optimizer.lr
+
+
+class StepLR(_Schedule):
+    """η_e = η₀ · γ^⌊e / step_size⌋."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        if int(step_size) < 1:
+            raise ValueError(f"StepLR: step_size must be ≥ 1 epoch, got {step_size}")
+        self.step_size = int(step_size)
+        self.gamma = _check_rate("StepLR", "gamma", gamma)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineLR(_Schedule):
+    """η_e = η_min + ½(η₀ − η_min)(1 + cos(π e / T)) for e ≤ T, then η_min."""
+
+    def __init__(self, optimizer: Optimizer, total_epochs: int, min_lr: float = 0.0) -> None:
+        super().__init__(optimizer)
+        if int(total_epochs) < 1:
+            raise ValueError(f"CosineLR: total_epochs must be ≥ 1, got {total_epochs}")
+        self.total_epochs = int(total_epochs)
+        self.min_lr = _check_rate("CosineLR", "min_lr", min_lr)
+
+    def lr_at(self, epoch: int) -> float:
+        progress = min(epoch, self.total_epochs) / self.total_epochs
+        return self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * progress))
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}

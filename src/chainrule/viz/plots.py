@@ -1,0 +1,114 @@
+"""Training pictures as PNG files: loss and accuracy per epoch, and a classifier's decision regions in 2-D.
+
+Drawn with matplotlib's Agg canvas directly (no pyplot, no display), so it works headless and in threads.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+import chainrule as cr
+
+DPI = 100
+HISTORY_INCHES = (11.0, 4.2)
+BOUNDARY_INCHES = (7.0, 5.6)
+HISTORY_PIXELS = (int(HISTORY_INCHES[0] * DPI), int(HISTORY_INCHES[1] * DPI))  # (width, height)
+BOUNDARY_PIXELS = (int(BOUNDARY_INCHES[0] * DPI), int(BOUNDARY_INCHES[1] * DPI))
+TRAIN_COLOUR, TEST_COLOUR = "#1f5fa8", "#d9731a"
+CLASS_COLOURS = ["#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f", "#8c510a", "#4d4d4d",
+                 "#c51b7d", "#01665e"]
+
+
+def _save(figure: Figure, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=DPI, format="png")
+    return path
+
+
+def plot_history(history: Any, path: str | os.PathLike, title: str = "Training", loss_name: str = "cost C") -> Path:
+    """Two panels, loss and accuracy against epochs, for the training set and (when measured) the test set."""
+    figure = Figure(figsize=HISTORY_INCHES, layout="constrained")
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    epochs = np.arange(len(history.train_loss))
+    loss_axes.plot(epochs, history.train_loss, color=TRAIN_COLOUR, label="train")
+    accuracy_axes.plot(epochs, 100 * np.asarray(history.train_acc), color=TRAIN_COLOUR, label="train")
+    if history.test_loss:
+        loss_axes.plot(epochs[: len(history.test_loss)], history.test_loss, color=TEST_COLOUR, label="test")
+        accuracy_axes.plot(epochs[: len(history.test_acc)], 100 * np.asarray(history.test_acc),
+                           color=TEST_COLOUR, label="test")
+    losses = np.asarray(history.train_loss + history.test_loss, dtype=float)
+    if losses.size and np.all(losses > 0) and losses.max() / losses.min() > 20:
+        loss_axes.set_yscale("log")
+    loss_axes.set(title=f"{loss_name} per epoch", xlabel="epoch", ylabel=loss_name)
+    accuracy_axes.set(title="accuracy per epoch", xlabel="epoch", ylabel="accuracy (%)", ylim=(-2, 102))
+    if history.train_acc:
+        final = f"final: train {history.train_acc[-1]:.1%}"
+        if history.test_acc:
+            final += f", test {history.test_acc[-1]:.1%}"
+        accuracy_axes.text(0.98, 0.04, final, transform=accuracy_axes.transAxes, ha="right", va="bottom")
+    for axes in (loss_axes, accuracy_axes):
+        axes.grid(alpha=0.3)
+        axes.legend(loc="best")
+        if len(epochs) > 1:
+            axes.set_xlim(0, epochs[-1])
+    figure.suptitle(title)
+    return _save(figure, path)
+
+
+def _grid(X: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    low, high = X.min(axis=0), X.max(axis=0)
+    margin = np.maximum(0.15 * (high - low), 0.25)
+    xs = np.linspace(low[0] - margin[0], high[0] + margin[0], steps)
+    ys = np.linspace(low[1] - margin[1], high[1] + margin[1], steps)
+    return np.meshgrid(xs, ys)
+
+
+def plot_decision_boundary(model: Any, X: np.ndarray, y: np.ndarray, path: str | os.PathLike,
+                           threshold: float = 0.5, title: str = "Decision regions", steps: int = 250) -> Path:
+    """The classes the model assigns over the plane (shaded), its boundary, and the data points on top."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y).astype(int)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary: needs 2-D inputs, got X of shape {X.shape}")
+    grid_x, grid_y = _grid(X, steps)
+    with cr.no_grad():
+        output = model(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+    output = np.asarray(output.data if isinstance(output, cr.Tensor) else output)
+    figure = Figure(figsize=BOUNDARY_INCHES, layout="constrained")
+    axes = figure.subplots()
+    classes = int(max(y.max() + 1, output.shape[1] if output.ndim == 2 else 2))
+    if output.ndim == 1 or output.shape[1] == 1:
+        score = output.reshape(grid_x.shape)
+        if threshold == 0.0:  # logits: show σ(z), the probability of class 1
+            score = 1.0 / (1.0 + np.exp(-np.clip(score, -500, 500)))
+        shading = axes.contourf(grid_x, grid_y, np.clip(score, 0, 1), levels=np.linspace(0, 1, 21),
+                                cmap="RdBu_r", alpha=0.55)
+        colourbar = figure.colorbar(shading, ax=axes)
+        colourbar.set_label("network output: probability of class 1")
+        axes.contour(grid_x, grid_y, score, levels=[0.5], colors="black", linewidths=1.5)
+    else:
+        from matplotlib.colors import ListedColormap
+
+        regions = output.argmax(axis=1).reshape(grid_x.shape)
+        palette = ListedColormap(CLASS_COLOURS[:classes])
+        axes.contourf(grid_x, grid_y, regions, levels=np.arange(classes + 1) - 0.5, cmap=palette, alpha=0.3)
+        axes.contour(grid_x, grid_y, regions, levels=np.arange(classes) + 0.5, colors="black", linewidths=1.0)
+    handles = []
+    for label in range(classes):
+        chosen = y == label
+        if chosen.any():
+            handles.append(axes.scatter(X[chosen, 0], X[chosen, 1], s=36, color=CLASS_COLOURS[label % 10],
+                                        edgecolors="white", linewidths=0.8, label=f"class {label} ({chosen.sum()})"))
+    handles.append(Line2D([], [], color="black", linewidth=1.5, label="decision boundary"))
+    axes.legend(handles=handles, loc="upper right", framealpha=0.9, fontsize="small")
+    axes.set(title=title, xlabel="$x_1$", ylabel="$x_2$")
+    axes.set_xlim(grid_x.min(), grid_x.max())
+    axes.set_ylim(grid_y.min(), grid_y.max())
+    return _save(figure, path)
