@@ -80,70 +80,103 @@ def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
 
 def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
            targets: list[Tensor] | None = None) -> dict[int, Any]:
-    """Propagate ḡ from root to every input; return the gradients of `targets` (or fill leaves' .grad)."""
+    """Propagate ḡ from root to every input; return the gradients of `targets` (or fill leaves' .grad).
+
+    Each node is visited once all of its consumers have added their share to its gradient: a count of
+    pending consumers per node, made by one walk over the graph, says when.
+    """
     target_ids = {id(t) for t in targets} if targets is not None else None
-    order = topological_order(root, differentiable_only=True, stop_at=target_ids)
-    relevant = None
-    if target_ids is not None:  # only nodes from which a target can be reached
-        relevant = set(target_ids)
-        for t in order:
-            if t.op is not None and id(t) not in target_ids and any(
-                    id(x) in relevant for x in t.inputs if isinstance(x, Tensor)):
-                relevant.add(id(t))
-    grads: dict[int, Any] = {id(root): seed}
+    relevant = _reaching(root, target_ids) if target_ids is not None else None
+    sweep = object()
+    _count_consumers(root, sweep, target_ids)
+    anomaly = mode.anomaly
     found: dict[int, Any] = {}
+    root.sweep_grad = seed
+    ready = [root]
     with (enable_grad() if create_graph else no_grad()):
-        for node in reversed(order):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
+        while ready:
+            node = ready.pop()
+            g = node.sweep_grad
+            node.sweep_grad = None
             if target_ids is not None and id(node) in target_ids:
-                found[id(node)] = g
+                if g is not None:
+                    found[id(node)] = g
                 continue
-            if node.op is None or node.keep_grad:
-                if target_ids is None:
-                    _deliver(node, g, create_graph)
-                if node.op is None:
+            op = node.op
+            if g is not None and (op is None or node.keep_grad) and target_ids is None:
+                _deliver(node, g, create_graph)
+            if op is None:
+                continue
+            inputs = node.inputs
+            if inputs is None:
+                raise RuntimeError(RELEASED)
+            if g is not None:
+                params = node.params or _NO_PARAMS
+                y, args = (node, inputs) if create_graph else (node.data, node.saved)
+                rules = op.vjps
+            for i, x in enumerate(inputs):
+                if not isinstance(x, Tensor) or x.sweep_id is not sweep:
                     continue
-            _propagate(node, g, grads, relevant, create_graph)
+                if g is not None and (relevant is None or id(x) in relevant):
+                    rule = rules[i] if i < len(rules) else None
+                    if rule is not None:
+                        gi = rule(g, y, *args, **params)
+                        if gi.shape != x.data.shape:
+                            gi = reduce_to_shape(gi, x.data.shape)
+                        if gi.dtype != x.data.dtype:
+                            gi = gi.astype(x.data.dtype)
+                        if anomaly:
+                            _check_finite(node, i, gi)
+                        previous = x.sweep_grad
+                        if previous is None:
+                            if not create_graph and x.op is None and (gi is g or gi.base is not None):
+                                gi = gi.copy()  # a leaf's .grad must own its buffer: it is accumulated in place
+                            x.sweep_grad = gi
+                        else:
+                            x.sweep_grad = previous + gi
+                x.sweep_pending -= 1
+                if x.sweep_pending == 0:
+                    ready.append(x)
             if not retain_graph:
-                node.inputs = None  # release the saved values as the sweep passes
+                node.inputs = node.saved = None  # release the saved values as the sweep passes
     return found
 
 
-def _propagate(node: Tensor, g: Any, grads: dict, relevant: set | None, create_graph: bool) -> None:
-    """Add each input's share ∂C/∂x_i = vjp_i(ḡ) to its running gradient."""
-    op, inputs = node.op, node.inputs
-    if inputs is None:
-        raise RuntimeError(RELEASED)
-    params = node.params or {}
-    if create_graph:
-        y, args = node, inputs
-    else:
-        y, args = node.data, [x.data if isinstance(x, Tensor) else x for x in inputs]
-    for i, x in enumerate(inputs):
-        if not (isinstance(x, Tensor) and x.requires_grad) or (relevant is not None and id(x) not in relevant):
+_NO_PARAMS: dict = {}
+
+
+def _count_consumers(root: Tensor, sweep: object, stop_at: set | None) -> None:
+    """Mark every tensor requiring grad that root depends on with `sweep`, and count its consumers."""
+    root.sweep_id = sweep
+    root.sweep_pending = 0
+    root.sweep_grad = None
+    stack = [root]
+    while stack:
+        t = stack.pop()
+        if t.op is None or (stop_at and id(t) in stop_at):
             continue
-        rule = op.vjp_rule(i)
-        if rule is None:
-            continue
-        gi = rule(g, y, *args, **params)
-        if not create_graph and gi.__class__ is not np.ndarray:
-            gi = np.asarray(gi)
-        if gi.shape != x.data.shape:
-            gi = reduce_to_shape(gi, x.data.shape)
-        if gi.dtype != x.data.dtype:
-            gi = gi.astype(x.data.dtype)
-        if mode.anomaly:
-            _check_finite(node, i, gi)
-        key = id(x)
-        previous = grads.get(key)
-        if previous is None:
-            if not create_graph and x.op is None and (gi is g or gi.base is not None):
-                gi = gi.copy()  # a leaf's .grad must own its buffer (it is accumulated into in place)
-            grads[key] = gi
-        else:
-            grads[key] = previous + gi
+        inputs = t.inputs
+        if inputs is None:
+            raise RuntimeError(RELEASED)
+        for x in inputs:
+            if isinstance(x, Tensor) and x.requires_grad:
+                if x.sweep_id is sweep:
+                    x.sweep_pending += 1
+                else:
+                    x.sweep_id = sweep
+                    x.sweep_pending = 1
+                    x.sweep_grad = None
+                    stack.append(x)
+
+
+def _reaching(root: Tensor, target_ids: set) -> set:
+    """The ids of the nodes from which some target can be reached (targets included)."""
+    relevant = set(target_ids)
+    for t in topological_order(root, differentiable_only=True, stop_at=target_ids):
+        if t.op is not None and id(t) not in target_ids and any(
+                id(x) in relevant for x in t.inputs if isinstance(x, Tensor)):
+            relevant.add(id(t))
+    return relevant
 
 
 def _deliver(node: Tensor, g: Any, create_graph: bool) -> None:
@@ -151,6 +184,7 @@ def _deliver(node: Tensor, g: Any, create_graph: bool) -> None:
     if create_graph:
         node.grad = g if node.grad is None else node.grad + g
     elif node.grad is None:
+        g = np.asarray(g)
         node.grad = Tensor._leaf(g if g.base is None else g.copy())
     elif node.grad.requires_grad or node.grad.data.shape != g.shape:
         node.grad = Tensor._leaf(node.grad.data + g)

@@ -20,8 +20,27 @@ class _Mode(threading.local):
     """Per-thread switches: recording of the reverse graph, anomaly detection, forward-mode depth."""
 
     grad_enabled = True
-    anomaly = False
-    forward_depth = 0
+    _anomaly = False
+    _forward_depth = 0
+    watching = False  # anomaly or forward_depth: the one flag the hot path reads
+
+    @property
+    def anomaly(self) -> bool:
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, on: bool) -> None:
+        self._anomaly = on
+        self.watching = on or self._forward_depth > 0
+
+    @property
+    def forward_depth(self) -> int:
+        return self._forward_depth
+
+    @forward_depth.setter
+    def forward_depth(self, depth: int) -> None:
+        self._forward_depth = depth
+        self.watching = self._anomaly or depth > 0
 
 
 mode = _Mode()
@@ -63,6 +82,21 @@ def is_grad_enabled() -> bool:
 LINEAR = "linear"  # jvp marker: the primitive is linear in its one input, so its jvp is itself applied to ẋ.
 
 
+class _RuleForEach:
+    """The rules of a primitive with any number of inputs: rules[i] = make_rule(i)."""
+
+    __slots__ = ("make_rule",)
+
+    def __init__(self, make_rule: Callable):
+        self.make_rule = make_rule
+
+    def __getitem__(self, index: int) -> Callable:
+        return self.make_rule(index)
+
+    def __len__(self) -> int:
+        return sys.maxsize
+
+
 class Primitive:
     """An operation with its derivative rules: forward on arrays, and per input a vjp and a jvp.
 
@@ -82,23 +116,68 @@ class Primitive:
         self.variadic = variadic
         if jvp == LINEAR:
             jvp = (lambda dx, y, x, **params: self.forward(dx, **params),)
-        self.vjps = vjp if variadic else tuple(vjp)
-        self.jvps = jvp if variadic else tuple(jvp)
+        self.vjps = _RuleForEach(vjp) if variadic else tuple(vjp)
+        self.jvps = _RuleForEach(jvp) if variadic else tuple(jvp)
 
     def vjp_rule(self, index: int) -> Callable | None:
         """The vector-Jacobian product rule for input `index` (None: not differentiable)."""
-        if self.variadic:
-            return self.vjps(index)
         return self.vjps[index] if index < len(self.vjps) else None
 
     def jvp_rule(self, index: int) -> Callable | None:
         """The Jacobian-vector product rule for input `index` (None: not differentiable)."""
-        if self.variadic:
-            return self.jvps(index)
         return self.jvps[index] if index < len(self.jvps) else None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        return apply(self, args, params)
+        """y = prim(*args): compute the forward, and record the node if some input requires grad."""
+        raw = []
+        has_tensor = needs_grad = False
+        for a in args:
+            if isinstance(a, Tensor):
+                has_tensor = True
+                if a.requires_grad:
+                    needs_grad = True
+                raw.append(a.data)
+            else:
+                raw.append(a)
+        if not has_tensor:
+            return self.forward(*args, **params)
+        try:
+            out = self.forward(*raw, **params)
+        except (ValueError, TypeError) as error:
+            message = str(error)
+            if message.startswith(self.name + ":"):
+                raise
+            raise type(error)(f"{self.name}: {message} (operand shapes {_describe(args)})") from None
+        if out.__class__ is not ndarray:
+            out = np.asarray(out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = t.tangent = t.origin = t.sweep_id = None
+        t.keep_grad = False
+        m = mode
+        if needs_grad and m.grad_enabled:
+            t.requires_grad = True
+            t.op = self
+            t.inputs = args
+            t.saved = raw
+            t.params = params or None
+        else:
+            t.requires_grad = False
+            t.op = t.inputs = t.saved = t.params = None
+        if m.watching:
+            self._watch(t, args, raw, params)
+        return t
+
+    def _watch(self, t: Tensor, args: tuple, raw: list, params: dict) -> None:
+        """The slow path: push forward-mode tangents, or check for NaN/inf under detect_anomaly."""
+        if mode.forward_depth:
+            _push_tangent(self, t, args, raw, params)
+        if mode.anomaly:
+            t.origin = user_frame()
+            if not np.all(np.isfinite(t.data)):
+                raise FloatingPointError(
+                    f"detect_anomaly: the forward of '{self.name}' produced {_bad_values(t.data)} "
+                    f"(operand shapes {_describe(args)}), at {t.origin}")
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -108,51 +187,7 @@ def _describe(args: Sequence) -> str:
     return " and ".join(str(np.shape(a.data if isinstance(a, Tensor) else a)) for a in args)
 
 
-def apply(prim: Primitive, args: tuple, params: dict) -> Any:
-    """y = prim(*args): compute the forward, and record the node if some input requires grad."""
-    has_tensor = needs_grad = False
-    for a in args:
-        if isinstance(a, Tensor):
-            has_tensor = True
-            if a.requires_grad:
-                needs_grad = True
-    if not has_tensor:
-        return prim.forward(*args, **params)
-    raw = [a.data if isinstance(a, Tensor) else a for a in args]
-    try:
-        out = prim.forward(*raw, **params)
-    except (ValueError, TypeError) as error:
-        message = str(error)
-        if message.startswith(prim.name + ":"):
-            raise
-        raise type(error)(f"{prim.name}: {message} (operand shapes {_describe(args)})") from None
-    if out.__class__ is not ndarray:
-        out = np.asarray(out)
-    t = Tensor.__new__(Tensor)
-    t.data = out
-    t.grad = None
-    t.tangent = None
-    t.origin = None
-    t.keep_grad = False
-    if needs_grad and mode.grad_enabled:
-        t.requires_grad = True
-        t.op = prim
-        t.inputs = args
-        t.params = params or None
-    else:
-        t.requires_grad = False
-        t.op = None
-        t.inputs = None
-        t.params = None
-    if mode.forward_depth:
-        _push_tangent(prim, t, args, raw, params)
-    if mode.anomaly:
-        t.origin = user_frame()
-        if not np.all(np.isfinite(out)):
-            raise FloatingPointError(
-                f"detect_anomaly: the forward of '{prim.name}' produced {_bad_values(out)} "
-                f"(operand shapes {_describe(args)}), at {t.origin}")
-    return t
+_new = object.__new__
 
 
 def _push_tangent(prim: Primitive, t: Tensor, args: tuple, raw: list, params: dict) -> None:
@@ -221,7 +256,7 @@ class Tensor:
     """An n-dimensional array that remembers how it was computed, so that gradients can flow back."""
 
     __slots__ = ("data", "grad", "requires_grad", "op", "inputs", "params", "tangent", "origin",
-                 "keep_grad", "__weakref__")
+                 "keep_grad", "saved", "sweep_grad", "sweep_pending", "sweep_id", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to Tensor's reflected operators: `array * t` is a Tensor.
     __hash__ = object.__hash__  # identity hashing, although == compares values
 
@@ -230,7 +265,7 @@ class Tensor:
         self.data = made.data
         self.grad = None
         self.requires_grad = requires_grad
-        self.op = self.inputs = self.params = self.tangent = self.origin = None
+        self.op = self.inputs = self.saved = self.params = self.tangent = self.origin = self.sweep_id = None
         self.keep_grad = False
 
     @classmethod
@@ -239,7 +274,7 @@ class Tensor:
         t.data = data
         t.grad = None
         t.requires_grad = requires_grad
-        t.op = t.inputs = t.params = t.tangent = t.origin = None
+        t.op = t.inputs = t.saved = t.params = t.tangent = t.origin = t.sweep_id = None
         t.keep_grad = False
         return t
 
