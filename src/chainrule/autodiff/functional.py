@@ -24,8 +24,12 @@ def _is_traced(x: Any) -> bool:
 
 def _primal(x: Any, name: str) -> Tensor:
     """A fresh differentiable input for x; for a traced x, a node on top of it, so outer sweeps see through."""
-    if _is_traced(x):
+    if isinstance(x, Tensor) and x.requires_grad:
         return rules.identity(x)
+    if isinstance(x, Tensor) and x.tangent is not None:  # forward over reverse: keep the tangent
+        leaf = Tensor._leaf(x.data, requires_grad=True)
+        leaf.tangent = x.tangent
+        return leaf
     array = np.asarray(x.data if isinstance(x, Tensor) else x)
     if array.dtype.kind in "biu":
         array = array.astype(np.float64)

@@ -107,18 +107,24 @@ astype = Primitive("astype", _cast,
 
 
 # ---------------------------------------------------------------------------------------------- elementwise
+def _exp(x: np.ndarray) -> np.ndarray:
+    """e^x; a result too small for the dtype is exactly 0, which is right, so underflow is not an error."""
+    with np.errstate(under="ignore"):
+        return np.exp(x)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """σ(x) = 1 / (1 + e^−x), computed from e^−|x| so that no exponential overflows."""
-    e = np.exp(-np.abs(x))
+    e = _exp(-np.abs(x))
     return np.where(x >= 0, 1, e) / (1 + e)
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
     """log(1 + e^x) = max(x, 0) + log1p(e^−|x|), with no overflow."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    return np.maximum(x, 0) + np.log1p(_exp(-np.abs(x)))
 
 
-exp = Primitive("exp", np.exp,
+exp = Primitive("exp", _exp,
     vjp=(lambda g, y, x: g * y,),
     jvp=(lambda dx, y, x: dx * y,))
 
@@ -297,10 +303,10 @@ def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.nd
     """log Σ e^x = m + log Σ e^(x − m) with m = max x, so nothing overflows."""
     normalize_axes(axis, x.ndim)
     if x.size == 0:
-        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+        return np.log(np.sum(_exp(x), axis=axis, keepdims=keepdims))
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    out = np.log(np.sum(_exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=normalize_axes(axis, x.ndim))
 
 
@@ -308,11 +314,11 @@ logsumexp = Primitive("logsumexp", _logsumexp,
     vjp=(lambda g, y, x, axis=None, keepdims=False:
          _spread(g, x, axis, keepdims) * exp(x - _kept(y, x, axis, keepdims)),),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
-         np.sum(dx * np.exp(x - _kept(y, x, axis, keepdims)), axis=axis, keepdims=keepdims),))
+         np.sum(dx * _exp(x - _kept(y, x, axis, keepdims)), axis=axis, keepdims=keepdims),))
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e = _exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
@@ -326,7 +332,7 @@ softmax = Primitive("softmax", _softmax,
 
 log_softmax = Primitive("log_softmax", _log_softmax,
     vjp=(lambda g, y, x, axis=-1: g - exp(y) * g.sum(axis=axis, keepdims=True),),
-    jvp=(lambda dx, y, x, axis=-1: dx - (np.exp(y) * dx).sum(axis=axis, keepdims=True),))
+    jvp=(lambda dx, y, x, axis=-1: dx - (_exp(y) * dx).sum(axis=axis, keepdims=True),))
 
 
 # ---------------------------------------------------------------------------------------------- shapes
@@ -610,7 +616,9 @@ def flatten(x: Any) -> Any:
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     """Exchange two axes."""
-    axes = list(range(np.ndim(value_of(x))))
+    ndim = np.ndim(value_of(x))
+    (axis1,), (axis2,) = normalize_axes(axis1, ndim), normalize_axes(axis2, ndim)
+    axes = list(range(ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes=tuple(axes))
 

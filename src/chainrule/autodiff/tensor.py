@@ -142,14 +142,14 @@ class Primitive:
         if not has_tensor:
             return self.forward(*args, **params)
         try:
-            out = self.forward(*raw, **params)
+            out = self.forward(*raw, **params) if params else self.forward(*raw)
         except (ValueError, TypeError) as error:
             message = str(error)
             if message.startswith(self.name + ":"):
                 raise
             raise type(error)(f"{self.name}: {message} (operand shapes {_describe(args)})") from None
         if out.__class__ is not ndarray:
-            out = np.asarray(out)
+            out = _as_array(out)
         t = _new(Tensor)
         t.data = out
         t.grad = t.tangent = t.origin = t.sweep_id = None
@@ -188,6 +188,14 @@ def _describe(args: Sequence) -> str:
 
 
 _new = object.__new__
+
+
+def _as_array(value: Any) -> np.ndarray:
+    """A forward result as an ndarray (NumPy returns scalars for 0-d results)."""
+    try:
+        return value.__array__()  # the fastest way from a NumPy scalar to a 0-d array
+    except AttributeError:
+        return np.asarray(value)
 
 
 def _push_tangent(prim: Primitive, t: Tensor, args: tuple, raw: list, params: dict) -> None:
