@@ -32,8 +32,7 @@ def pin_and_limit(threads: int) -> dict:
     before = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if before and threads < len(before):
         os.sched_setaffinity(0, set(before[:threads]))
-    os.environ.update({k: v for k, v in thread_env(threads, dict(os.environ)).items() if k not in os.environ
-                       or k in THREAD_VARIABLES or k == "XLA_FLAGS"})
+    os.environ.update(thread_env(threads))
     import numpy  # noqa: F401 -- imported only after the variables above are set
     report: dict = {"threads": threads,
                     "affinity": sorted(os.sched_getaffinity(0)) if before else None,
@@ -43,7 +42,7 @@ def pin_and_limit(threads: int) -> dict:
     except ImportError:
         report["threadpools"] = "threadpoolctl not installed"
         return report
-    report["_limiter"] = threadpool_limits(threads)
+    threadpool_limits(limits=threads)      # stays in force: the limiter is never restored in a worker
     report["threadpools"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
                              for p in threadpool_info()]
     return report

@@ -75,6 +75,11 @@ class Timing:
             return None
         return (quantile(self.samples, 0.9) - quantile(self.samples, 0.1)) / statistics.median(self.samples)
 
+    def per_unit(self, units: float) -> Timing:
+        """The same measurements divided by `units` (e.g. per op of a chain of `units` ops)."""
+        return Timing(first_s=self.first_s, per_round={r: v / units for r, v in self.per_round.items()},
+                      samples=[v / units for v in self.samples], error=self.error)
+
     def as_dict(self) -> dict:
         return {"first_s": self.first_s, "median_s": self.median_s, "spread": self.spread,
                 "rounds": len(self.per_round), "calls": len(self.samples), "error": self.error,
@@ -85,10 +90,10 @@ class Timing:
 class RoundPlan:
     """How long to measure: rounds, seconds per block, warm-up calls, and a per-library time budget."""
 
-    rounds: int = 11
+    rounds: int = 9
     block_s: float = 0.15
-    warmup: int = 2
-    budget_s: float = 4.0
+    warmup: int = 1           # the section's cross-check calls have already run each library once or more
+    budget_s: float = 3.0
     min_rounds: int = 3
     max_calls_per_block: int = 500
     quiesce_s: float = 0.0
@@ -154,14 +159,19 @@ def paired_ratio(a: Timing, b: Timing) -> float | None:
 
 
 def interleave_phases(candidates: dict[str, Callable[[], tuple[float, float, float]]], rounds: int,
-                      steps_per_round: int, quiesce_s: float = 0.0) -> dict[str, dict]:
-    """Run phase-timed steps (forward, backward, update) in rotating rounds; medians of each phase."""
+                      max_steps_per_round: int, block_s: float = 0.15, quiesce_s: float = 0.0) -> dict[str, dict]:
+    """Run phase-timed steps (forward, backward, update) in rotating rounds; medians of each phase.
+
+    Each round runs as many steps as fit in `block_s`, at least 2 and at most `max_steps_per_round`."""
     names = list(candidates)
     steps: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
+    per_round: dict[str, int] = {}
     errors: dict[str, str] = {}
     for name in names:
         try:
+            t0 = clock()
             candidates[name]()
+            per_round[name] = int(min(max_steps_per_round, max(2, round(block_s / (clock() - t0)))))
         except Exception as e:  # noqa: BLE001
             errors[name] = f"{type(e).__name__}: {e}"[:300]
     live = [n for n in names if n not in errors]
@@ -170,7 +180,7 @@ def interleave_phases(candidates: dict[str, Callable[[], tuple[float, float, flo
         for name in live[shift:] + live[:shift]:
             gc.collect()
             time.sleep(quiesce_s)
-            steps[name].extend(candidates[name]() for _ in range(steps_per_round))
+            steps[name].extend(candidates[name]() for _ in range(per_round[name]))
     out = {}
     for name in names:
         if name in errors:

@@ -5,6 +5,7 @@ problems. Weights are kept in chainrule's notation: W[l] has shape (n_l, n_{l-1}
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +89,7 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0,
     X = np.vstack([upper, lower]) + rng.normal(scale=noise, size=(n, 2))
     y = np.concatenate([-np.ones(n_upper), np.ones(n_lower)])
     order = rng.permutation(n)
-    W_in_out = [rng.uniform(-1.0, 1.0, size=(n_in, n_out)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    W_in_out = [rng.uniform(-1.0, 1.0, size=(n_in, n_out)) for n_in, n_out in itertools.pairwise(sizes)]
     return MoonsSpec(
         X=X[order].astype(np.float32), y=y[order].astype(np.float32),
         W=tuple(np.ascontiguousarray(w.T, dtype=np.float32) for w in W_in_out),
@@ -138,7 +139,7 @@ def make_mlp(name: str, sizes: tuple[int, ...] | None = None, batch: int | None 
     X = rng.standard_normal((batch, sizes[0])).astype(np.float32)
     labels = rng.integers(0, sizes[-1], size=batch).astype(np.int64)
     W_in_out = [rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)
-                for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+                for n_in, n_out in itertools.pairwise(sizes)]
     return MLPSpec(
         name=name, sizes=tuple(sizes), X=X, labels=labels,
         W=tuple(np.ascontiguousarray(w.T, dtype=np.float32) for w in W_in_out),
@@ -153,5 +154,5 @@ def make_example(sizes: tuple[int, ...] = (64, 128, 128, 10)) -> MLPSpec:
 def gemm_flops(spec: MLPSpec) -> int:
     """Floating-point operations of the GEMMs of one step: forward, dW for every layer, delta for l >= 2."""
     B, s = spec.batch, spec.sizes
-    per_layer = [2 * B * n_in * n_out for n_in, n_out in zip(s[:-1], s[1:])]
+    per_layer = [2 * B * n_in * n_out for n_in, n_out in itertools.pairwise(s)]
     return 3 * sum(per_layer) - per_layer[0]

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 # Derandomized (the same examples every run, so CI is reproducible), no per-example deadline, few examples.
 settings.register_profile(
     "chainrule",
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     print_blob=True,

@@ -45,4 +45,4 @@ def load_adapters(names: list[str] | None = None, threads: int = 1,
     return loaded, missing
 
 
-__all__ = ["Adapter", "REGISTRY", "Unavailable", "load_adapters"]
+__all__ = ["REGISTRY", "Adapter", "Unavailable", "load_adapters"]

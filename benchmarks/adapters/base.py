@@ -28,6 +28,8 @@ class Adapter:
     numpy_based = False
     #: Seconds one warm-up call may take (compilers need more).
     warm_limit_s = 120.0
+    #: Longest chain for workload B (None: any); for a compiler whose compile time grows faster than the chain.
+    chain_max_ops: int | None = None
 
     def load(self) -> None:
         """Import the library; raise Unavailable(reason) when it cannot be used."""

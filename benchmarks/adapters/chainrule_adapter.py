@@ -20,8 +20,8 @@ class Chainrule(Adapter):
     def load(self) -> None:
         try:
             import chainrule
-            import chainrule.nn.functional as functional
             from chainrule import nn, optim
+            from chainrule.nn import functional
         except ImportError as e:
             raise Unavailable(f"cannot import chainrule's public API ({e})") from e
         self.cr, self.nn, self.optim, self.functional = chainrule, nn, optim, functional

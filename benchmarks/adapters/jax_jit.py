@@ -16,6 +16,9 @@ from .base import Adapter, Unavailable
 class JaxJit(Adapter):
     name = "jax-jit"
     warm_limit_s = 240.0
+    # XLA compiles the unrolled chain in time that grows faster than its length (1,000 ops: 20-90 s here);
+    # 250 ops compile in a few seconds and give the same per-op time.
+    chain_max_ops = 250
 
     def load(self) -> None:
         try:

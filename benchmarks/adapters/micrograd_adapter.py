@@ -4,6 +4,7 @@ The C step follows the structure of micrograd's demo notebook: Values per input,
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from ..workloads import CHAIN_PATTERN, ChainSpec, MoonsSpec
@@ -27,6 +28,8 @@ class Micrograd(Adapter):
         return {"micrograd": version("micrograd")}
 
     def chain(self, spec: ChainSpec) -> Callable[[], tuple]:
+        # micrograd sorts the graph recursively, one Python frame per node: a long chain needs a deeper stack
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 2 * spec.n_ops + 1000))
         Value = self.Value
         kinds = [CHAIN_PATTERN[i % 4] for i in range(spec.n_ops)]
 

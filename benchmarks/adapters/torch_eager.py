@@ -17,7 +17,7 @@ class TorchEager(Adapter):
     def load(self) -> None:
         try:
             import torch
-            import torch.nn.functional as functional
+            from torch.nn import functional
         except ImportError as e:
             raise Unavailable(f"torch is not installed ({e})") from e
         self.torch, self.F = torch, functional

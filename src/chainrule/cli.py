@@ -23,22 +23,444 @@ def _parser_for(sub: argparse._SubParsersAction, name: str, help: str, example: 
 
 # ---------------------------------------------------------------- train, predict, demo (networks issue)
 def _add_training_commands(sub: argparse._SubParsersAction) -> None:
-    pass
+    train = _parser_for(
+        sub, "train",
+        "Train an MLP on a data set (xor circles moons spirals gaussians digits); write model.npz, metrics.json, "
+        "loss.png and, for 2-D data, boundary.png; print the final train and test accuracy.",
+        "chainrule train xor --hidden 2 --lr 0.5 --epochs 5000\n"
+        "  chainrule train spirals --hidden 32 32 --activation tanh --optimizer adam --lr 0.01 --epochs 2000\n"
+        "  chainrule train digits --hidden 128 --loss ce --optimizer adam --lr 0.01 --epochs 30 --batch-size 32")
+    train.add_argument("dataset", metavar="DATASET", help="xor, circles, moons, spirals, gaussians or digits")
+    train.add_argument("--hidden", type=int, nargs="+", default=[4], metavar="N",
+                       help="hidden layer widths, e.g. --hidden 4 4 (default 4)")
+    train.add_argument("--activation", default="sigmoid",
+                       help="hidden units: sigmoid, tanh, relu, leaky_relu, softplus (default sigmoid)")
+    train.add_argument("--loss", help="mse, half_sum, bce, bce_logits or ce (default ce for more than two "
+                       "classes, else mse)")
+    train.add_argument("--optimizer", default="sgd", help="sgd or adam (default sgd)")
+    train.add_argument("--lr", type=float, help="learning rate η (default 0.5 for sgd, 0.01 for adam)")
+    train.add_argument("--momentum", type=float, default=0.0, help="SGD momentum μ in [0, 1) (default 0)")
+    train.add_argument("--epochs", type=int, default=1000, help="passes over the training set (default 1000)")
+    train.add_argument("--batch-size", type=int, help="examples per step (default: the whole training set)")
+    train.add_argument("--seed", type=int, default=0, help="seed for data, split, weights and shuffling (default 0)")
+    train.add_argument("--samples", type=int, help="data set size for generated data (default 200)")
+    train.add_argument("--noise", type=float, help="noise of generated data (default: the generator's)")
+    train.add_argument("--test-size", type=float, help="share held out for testing (default 0.2; 0 for xor)")
+    train.add_argument("--init", help="weight initialiser: xavier, he, xavier_normal, he_uniform, normal, ...")
+    train.add_argument("--out", metavar="DIR", help="output folder (default runs/DATASET)")
+    train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show a progress bar (default: only when output is a terminal)")
+    train.set_defaults(func=_train_command)
+
+    predict = _parser_for(
+        sub, "predict",
+        "Evaluate a saved model on inputs given on the command line: one example per argument, its numbers "
+        "separated by commas (or, for one example, just its numbers).",
+        "chainrule predict runs/demo/model.npz 0,0 0,1 1,0 1,1")
+    predict.add_argument("model", metavar="MODEL", help="a model file written by chainrule train or demo")
+    predict.add_argument("inputs", nargs="+", metavar="X", help="an example, e.g. 0,1")
+    predict.set_defaults(func=_predict_command)
+
+    demo = _parser_for(
+        sub, "demo",
+        "Train XOR the classic way: a 2-2-1 sigmoid network, C = ½Σ(t − y)², plain full-batch gradient descent; "
+        "print the four predictions and where the pictures are.",
+        "chainrule demo --lr 2 --loss bce --seed 3")
+    demo.add_argument("--lr", type=float, default=0.5, help="learning rate η (default 0.5)")
+    demo.add_argument("--loss", default="half_sum", help="half_sum (½Σ(t − y)², default), mse, bce or bce_logits")
+    demo.add_argument("--epochs", type=int, default=5000, help="epochs of full-batch descent (default 5000)")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the initial weights (default 1)")
+    demo.add_argument("--hidden", type=int, default=2, help="hidden units (default 2)")
+    demo.add_argument("--momentum", type=float, default=0.0, help="SGD momentum μ (default 0: plain descent)")
+    demo.add_argument("--out", default="runs/demo", metavar="DIR", help="output folder (default runs/demo)")
+    demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                      help="show a progress bar (default: only when output is a terminal)")
+    demo.set_defaults(func=_demo_command)
+
+
+def _run_training(settings, progress):
+    """chainrule.train.run, with bad settings turned into a UsageError."""
+    from .train import run
+
+    try:
+        return run(settings, progress=progress)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _score(accuracy: float | None, loss: float | None, examples: int) -> str:
+    if accuracy is None:
+        return "n/a (no test split)"
+    return f"{accuracy:8.2%}  ({round(accuracy * examples)}/{examples})   loss {loss:.8g}"
+
+
+def _report_files(files: dict) -> None:
+    for path in files.values():
+        print(f"wrote {path}")
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    from .train import RunSettings
+
+    settings = RunSettings(
+        dataset=args.dataset, hidden=args.hidden, activation=args.activation, loss=args.loss,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, epochs=args.epochs,
+        batch_size=args.batch_size, seed=args.seed, samples=args.samples, noise=args.noise,
+        test_size=args.test_size, init=args.init, out=args.out)
+    result = _run_training(settings, args.progress)
+    s, model = result.settings, result.model
+    batch = f"batch size {s.batch_size}" if s.batch_size else "full batch"
+    optimizer = f"SGD lr {s.lr:g}" + (f" momentum {s.momentum:g}" if s.momentum else "") if s.optimizer == "sgd" \
+        else f"Adam lr {s.lr:g}"
+    print(f"{s.dataset}: MLP {'-'.join(map(str, model.sizes))} ({s.activation} hidden, "
+          f"{model.activation_name(model.L)} output), loss {s.loss}, {optimizer}, "
+          f"{batch}, seed {s.seed}; {result.history.epochs} epochs in {result.history.seconds:.1f} s")
+    for message in result.history.messages:
+        print(message)
+    test_examples = len(result.test_data[1]) if result.test_data else 0
+    print(f"train accuracy {_score(result.final['train_acc'], result.final['train_loss'], len(result.train_data[1]))}")
+    print(f"test accuracy  {_score(result.final['test_acc'], result.final['test_loss'], test_examples)}")
+    _report_files(result.files)
+    return 0
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    from .train import RunSettings, predict
+
+    settings = RunSettings(dataset="xor", hidden=[args.hidden], activation="sigmoid", loss=args.loss,
+                           optimizer="sgd", lr=args.lr, momentum=args.momentum, epochs=args.epochs,
+                           seed=args.seed, test_size=0.0, out=args.out)
+    result = _run_training(settings, args.progress)
+    s, history = result.settings, result.history
+    from .train import LOSS_LABELS
+
+    print(f"XOR with an MLP {'-'.join(map(str, result.model.sizes))} of sigmoid units, {LOSS_LABELS[s.loss]}, "
+          f"plain gradient descent with lr {s.lr:g}" + (f" and momentum {s.momentum:g}" if s.momentum else "")
+          + f", seed {s.seed}: {history.epochs} epochs in {history.seconds:.1f} s")
+    X, t = result.train_data
+    y = predict(result.model, X).reshape(-1)
+    print("   x1  x2   target   output y       class")
+    for x, target, output in zip(X, t, y):
+        label = int(output > result.threshold)
+        print(f"   {x[0]:2.0f}  {x[1]:2.0f}   {target:6d}   {output:<13.8g}  {label}  {'right' if label == target else 'WRONG'}")
+    print(f"cost {result.final['train_loss']:.8g}, accuracy {result.final['train_acc']:.0%}")
+    for message in history.messages:
+        print(message)
+    print(f"pictures: {result.files['loss_plot']}  {result.files['boundary_plot']}")
+    print(f"model:    {result.files['model']}  (try: chainrule predict {result.files['model']} 0,1)")
+    return 0
+
+
+def _parse_examples(texts: Sequence[str], features: int) -> list[list[float]]:
+    """Rows of numbers from 'a,b' arguments (one example each) or from bare numbers, `features` at a time."""
+    try:
+        if any("," in text for text in texts):
+            rows = [[float(part) for part in text.split(",")] for text in texts]
+        else:
+            numbers = [float(text) for text in texts]
+            if len(numbers) % features:
+                raise UsageError(f"got {len(numbers)} numbers; the model takes {features} per example")
+            rows = [numbers[i:i + features] for i in range(0, len(numbers), features)]
+    except ValueError as error:
+        raise UsageError(f"inputs must be numbers: {error}") from None
+    for row in rows:
+        if len(row) != features:
+            raise UsageError(f"an example has {len(row)} numbers ({row}); the model takes {features}")
+    return rows
+
+
+def _predict_command(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import io
+    from .nn.functional import predict_labels
+    from .train import predict
+
+    try:
+        model = io.load(args.model)
+        metadata = io.metadata(args.model)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    features = model.sizes[0] if hasattr(model, "sizes") else model.parameters()[0].shape[1]
+    X = np.array(_parse_examples(args.inputs, features))
+    outputs = predict(model, X).reshape(len(X), -1)
+    threshold = float(metadata.get("threshold", 0.5))
+    labels = predict_labels(outputs, threshold)
+    heading = "output (logits)" if metadata.get("loss") in ("ce", "bce_logits") else "output"
+    print(f"{'input':<24} {heading:<40} class")
+    for x, y, label in zip(X, outputs, labels):
+        inputs = ", ".join(f"{v:g}" for v in x)
+        values = ", ".join(f"{v:.8g}" for v in y)
+        print(f"{inputs:<24} {values:<40} {label}")
+    return 0
 
 
 # ---------------------------------------------------------------- explain (explanations issue, part 1)
 def _add_explain_commands(sub: argparse._SubParsersAction) -> None:
-    pass
+    parser = _parser_for(
+        sub, "explain",
+        "Show one step of back-propagation with a network's own numbers: the forward pass, the errors δ by "
+        "BP1 and BP2, every gradient by BP3/BP4 (checked against the engine and finite differences), the "
+        "update and the cost before and after.",
+        "chainrule explain examples/two-two-two.json --format html --out explain.html\n"
+        "  chainrule explain --sizes 2 3 1 --seed 0\n"
+        "  chainrule explain model.npz --x 0.5 -1 --t 1 --loss bce")
+    parser.add_argument("source", nargs="?", metavar="SPEC_OR_MODEL",
+                        help="a JSON spec (see examples/two-two-two.json) or a model file saved by chainrule")
+    parser.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                        help="instead of a file: layer widths of a fresh MLP, e.g. --sizes 2 3 1")
+    parser.add_argument("--seed", type=int, default=0, help="seed for --sizes: weights and example (default 0)")
+    parser.add_argument("--activation", default="sigmoid", help="hidden activation for --sizes (default sigmoid)")
+    parser.add_argument("--output-activation", default=None,
+                        help="output activation for --sizes (default sigmoid; identity for --loss ce)")
+    parser.add_argument("--x", type=float, nargs="+", action="append", metavar="X",
+                        help="one input example (repeat --x for a small batch)")
+    parser.add_argument("--t", type=float, nargs="+", action="append", metavar="T",
+                        help="its target(s), one --t per --x; for --loss ce a class label or a one-hot row")
+    parser.add_argument("--lr", type=float, help="learning rate η (default: the spec's, else 0.5)")
+    parser.add_argument("--loss", choices=["half_sum", "mse", "bce", "ce"],
+                        help="cost (default: the spec's, else half_sum)")
+    parser.add_argument("--format", choices=["terminal", "markdown", "latex", "html"],
+                        help="output format (default: from --out's extension, else terminal)")
+    parser.add_argument("--out", metavar="FILE", help="write here (default: terminal text to the screen; "
+                        "other formats to explanation.md / .tex / .html)")
+    parser.add_argument("--no-color", action="store_true", help="no ANSI colours on a terminal")
+    parser.set_defaults(func=_explain)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """Build the problem from the arguments, explain it, and print or write it in the chosen format."""
+    import os
+    from pathlib import Path
+
+    from chainrule.explain import (
+        FORMATS,
+        GradientMismatchError,
+        explain,
+        load_problem,
+        random_problem,
+        render,
+    )
+    from chainrule.explain.render import EXTENSIONS
+
+    if (args.source is None) == (args.sizes is None):
+        raise UsageError("give a JSON spec or a model file, or --sizes (one of them)")
+    suffixes = {extension: name for name, extension in EXTENSIONS.items()}
+    out = Path(args.out) if args.out else None
+    format_ = args.format or (suffixes.get(out.suffix.lower(), "terminal") if out else "terminal")
+    if format_ not in FORMATS:
+        raise UsageError(f"unknown format {format_!r}")
+    try:
+        if args.sizes is not None:
+            problem = random_problem(args.sizes, args.seed, args.activation, args.output_activation,
+                                     args.loss or "half_sum")
+        else:
+            problem = load_problem(args.source)
+        x = problem.x if args.x is None else (args.x[0] if len(args.x) == 1 else args.x)
+        t = problem.t if args.t is None else _explain_targets(args.t)
+        if x is None or t is None:
+            raise UsageError(f"{args.source} holds no example: give --x and --t")
+        explanation = explain(problem.model, x, t, args.loss or problem.loss,
+                              problem.lr if args.lr is None else args.lr, title=problem.title)
+    except GradientMismatchError as error:
+        print(f"chainrule explain: CHECK FAILED: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, KeyError) as error:
+        raise UsageError(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+    if out is None and format_ == "terminal":
+        colour = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+        sys.stdout.write(render(explanation, "terminal", colour=colour))
+        return 0
+    out = out or Path(f"explanation{EXTENSIONS[format_]}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(explanation, format_), encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {out}: {error.strerror or error}") from None
+    summary = explanation.summary()
+    print(f"cost {summary['cost']:.8g} -> {summary['cost_after']:.8g} after one step; "
+          f"all gradients checked (engine and finite differences)")
+    print(f"wrote {out}")
+    return 0
+
+
+def _explain_targets(rows: list) -> list:
+    """--t values: one number per example becomes a flat list (labels or single outputs), else rows."""
+    if all(len(row) == 1 for row in rows):
+        return [row[0] for row in rows] if len(rows) > 1 else rows[0]
+    return rows if len(rows) > 1 else rows[0]
 
 
 # ---------------------------------------------------------------- chain, compare, graph (explanations issue, part 2)
 def _add_chain_commands(sub: argparse._SubParsersAction) -> None:
-    pass
+    chain = _parser_for(
+        sub, "chain",
+        "The chain rule for one expression: its elementary steps with their values, the reverse sweep of "
+        "adjoints, one forward-mode sweep per variable, and the derivative checked by finite differences.",
+        'chainrule chain "exp(sin(x**2))" --at x=0.7\n  chainrule chain "x*y + sin(x)" --at x=0.5 y=2 '
+        "--graph chain.svg")
+    chain.add_argument("expression", help="operators + - * / ** and functions exp log sin cos tan tanh sqrt "
+                       "sigmoid relu softplus abs log1p expm1 square (quote it)")
+    chain.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE",
+                       help="the point, e.g. --at x=0.7 y=2 (or x=0.7,y=2)")
+    chain.add_argument("--graph", metavar="FILE", help="also draw the computation graph (.svg or .dot)")
+    chain.set_defaults(func=_chain_command)
+
+    compare = sub.add_parser("compare", help="Compare ways of computing gradients: naive or modes.",
+                             description="Compare ways of computing gradients.")
+    what = compare.add_subparsers(dest="what", metavar="naive|modes", required=True)
+    naive = _parser_for(
+        what, "naive",
+        "Differentiate the written-out cost once per weight with SymPy (the naive method): check it equals "
+        "back-propagation, show the pieces the derivatives share (the δ's), and measure how its cost grows "
+        "with depth.",
+        "chainrule compare naive\n  chainrule compare naive --hidden 1 3 --widths 2 --out runs/naive")
+    naive.add_argument("--hidden", type=int, nargs=2, default=[1, 6], metavar=("MIN", "MAX"),
+                       help="range of hidden layers for the sweep (default 1 6)")
+    naive.add_argument("--widths", type=int, nargs="+", default=[2, 3, 4], metavar="W",
+                       help="hidden layer widths for the sweep (default 2 3 4)")
+    naive.add_argument("--limit", type=float, default=60.0, metavar="SECONDS",
+                       help="skip a network whose SymPy time is predicted above this (default 60)")
+    naive.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                       help="the network for parts (a) and (c) (default: the classic 2-2-2 example)")
+    naive.add_argument("--seed", type=int, default=0, help="seed for --sizes weights (default 0)")
+    naive.add_argument("--out", default="runs/compare-naive", metavar="DIR",
+                       help="folder for naive.csv and naive.png (default runs/compare-naive)")
+    naive.set_defaults(func=_compare_naive_command)
+    modes = _parser_for(
+        what, "modes",
+        "The full gradient by reverse mode (one backward pass), forward mode (n JVPs) and finite differences "
+        "(2n evaluations), for networks of tens to tens of thousands of parameters; and what the backward "
+        "pass must keep from the forward pass.",
+        "chainrule compare modes\n  chainrule compare modes --max-params 5000 --sample 32")
+    modes.add_argument("--max-params", type=int, default=40000, metavar="N",
+                       help="largest network to include (default 40000)")
+    modes.add_argument("--sample", type=int, default=64,
+                       help="JVPs and differences actually run per network before scaling up (default 64)")
+    modes.add_argument("--batch", type=int, default=16, help="examples in the batch (default 16)")
+    modes.add_argument("--out", default="runs/compare-modes", metavar="DIR",
+                       help="folder for modes.csv and modes.png (default runs/compare-modes)")
+    modes.set_defaults(func=_compare_modes_command)
+
+    graph = _parser_for(
+        sub, "graph",
+        "Draw the computation graph of an expression, with every node's value and gradient, as SVG or DOT.",
+        'chainrule graph "exp(sin(x**2))" --at x=0.7 --out graph.svg')
+    graph.add_argument("expression", help="as for `chainrule chain`")
+    graph.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE", help="the point, e.g. --at x=0.7")
+    graph.add_argument("--out", default="graph.svg", metavar="FILE", help="an .svg or .dot file (default graph.svg)")
+    graph.set_defaults(func=_graph_command)
+
+
+def _parse_point(items: Sequence[str]) -> dict[str, float]:
+    """--at x=0.7 y=2 (or x=0.7,y=2) as {'x': 0.7, 'y': 2.0}."""
+    point: dict[str, float] = {}
+    for item in (part for text in items for part in text.split(",") if part.strip()):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--at expects NAME=VALUE, got {item!r}")
+        try:
+            point[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"--at {name.strip()}: {value!r} is not a number") from None
+    return point
+
+
+def _chain_explanation(args: argparse.Namespace):
+    from chainrule.explain.chain import ExpressionError, explain_chain
+
+    try:
+        return explain_chain(args.expression, _parse_point(args.at))
+    except ExpressionError as error:
+        raise UsageError(str(error)) from None
+
+
+def _chain_command(args: argparse.Namespace) -> int:
+    explanation = _chain_explanation(args)
+    print(explanation.to_text())
+    if args.graph:
+        _save_drawing(explanation, args.graph)
+    return 0 if all(explanation.agrees_with_finite_differences().values()) else 1
+
+
+def _save_drawing(explanation, path: str) -> None:
+    try:
+        written = explanation.graph().save(path)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    print(f"wrote {written}")
+
+
+def _graph_command(args: argparse.Namespace) -> int:
+    _save_drawing(_chain_explanation(args), args.out)
+    return 0
+
+
+def _compare_naive_command(args: argparse.Namespace) -> int:
+    from chainrule.explain import naive
+
+    low, high = args.hidden
+    if not 1 <= low <= high or high > 8:
+        raise UsageError(f"--hidden must be MIN MAX with 1 <= MIN <= MAX <= 8, got {low} {high}")
+    if min(args.widths) < 1 or max(args.widths) > 6:
+        raise UsageError(f"--widths must be between 1 and 6, got {args.widths}")
+    if args.limit <= 0:
+        raise UsageError(f"--limit must be positive, got {args.limit}")
+    try:
+        network = naive.random_network(args.sizes, seed=args.seed) if args.sizes else None
+        if network is not None:
+            naive.symbolic_cost(network)  # refuses a network too large to write out
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    try:
+        naive.compare_naive(args.out, network, range(low, high + 1), args.widths, args.limit)
+    except OSError as error:
+        raise UsageError(f"cannot write to {args.out}: {error.strerror or error}") from None
+    return 0
+
+
+def _compare_modes_command(args: argparse.Namespace) -> int:
+    from chainrule.explain import modes
+
+    if args.sample < 1 or args.batch < 1:
+        raise UsageError("--sample and --batch must be at least 1")
+    sizes = [s for s in modes.SIZES if modes.make_problem(s, batch=1).n <= args.max_params]
+    if not sizes:
+        raise UsageError(f"--max-params {args.max_params} is below the smallest network "
+                         f"({modes.make_problem(modes.SIZES[0], batch=1).n} parameters)")
+    try:
+        modes.compare_modes_report(args.out, sizes, sample=args.sample, batch=args.batch)
+    except OSError as error:
+        raise UsageError(f"cannot write to {args.out}: {error.strerror or error}") from None
+    return 0
 
 
 # ---------------------------------------------------------------- serve (playground issue)
 def _add_serve_command(sub: argparse._SubParsersAction) -> None:
-    pass
+    parser = _parser_for(sub, "serve", "Run the browser playground: watch δ flow backwards while a network trains.",
+                         "chainrule serve --port 8000 --open")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    parser.add_argument("--open", action="store_true", help="open the playground in a web browser")
+    parser.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Start the playground server (blocks until Ctrl+C)."""
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
+    try:
+        from chainrule.web import serve
+    except ImportError as error:
+        raise UsageError(f"the playground needs Starlette and uvicorn: pip install 'chainrule[web]' ({error})") from None
+    try:
+        serve(host=args.host, port=args.port, open_browser=args.open)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -161,7 +161,7 @@ def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float = 0.2,
     X, y = _check_pair(X, y)
     if not 0 < test_size < 1:
         raise ValueError(f"train_test_split: test_size must lie in (0, 1), got {test_size}")
-    n_test = int(round(test_size * len(y)))
+    n_test = round(test_size * len(y))
     if n_test < 1 or n_test >= len(y):
         raise ValueError(f"train_test_split: {len(y)} examples are too few for test_size={test_size}")
     order = _generator(seed).permutation(len(y))

@@ -77,11 +77,18 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
             np.savez(file, **{ARCHITECTURE_KEY: np.array(text)}, **arrays)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def current_umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -90,11 +97,21 @@ def read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+        with open(path, "rb") as file:
+            if file.read(4) != b"PK\x03\x04":
+                raise ModelFileError(f"{path}: not a chainrule model file (not an .npz archive)")
+            file.seek(0)
+            with np.load(file, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+    except ModelFileError:
+        raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, NotImplementedError) as error:
         reason = str(error) or type(error).__name__
-        raise ModelFileError(f"{path}: not a readable chainrule model file (truncated or corrupt: {reason})") from None
+        if "allow_pickle" in reason:
+            reason = "it holds pickled Python objects, which chainrule never loads"
+        else:
+            reason = f"truncated or corrupt: {reason}"
+        raise ModelFileError(f"{path}: not a readable chainrule model file ({reason})") from None
     text = arrays.pop(ARCHITECTURE_KEY, None)
     if text is None or text.shape != () or text.dtype.kind != "U":
         raise ModelFileError(f"{path}: not a chainrule model file (no architecture entry)")

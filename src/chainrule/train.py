@@ -1,7 +1,8 @@
-"""The training loop: `fit` runs gradient descent epoch by epoch and returns a `History`.
+"""The training loop: `fit` runs gradient descent epoch by epoch and returns a `History`; `run` does a whole
+experiment as the `chainrule train` command does (data, model, fit, then the model file, metrics and pictures).
 
-It measures loss and accuracy after every epoch (train, and test when given), stops on a NaN/inf loss with
-the last finite parameters restored, and notices a plateau below 100% accuracy. It writes no files.
+`fit` measures loss and accuracy after every epoch (train, and test when given), stops on a NaN/inf loss with
+the last finite parameters restored, and notices a plateau below 100% accuracy. Only `run` writes files.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class History:
     test_acc: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     stopped_reason: str = "completed"
+    plateau: bool = False
     messages: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -103,28 +105,58 @@ def _progress_bar(progress: bool | None, epochs: int):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=epochs, unit="epoch", dynamic_ncols=True, leave=False)
+    return tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
 
 
-def _plateau_message(history: History, window: int, n_examples: int) -> str:
+def plateau(history: History, window: int, tol: float = 1e-2, n_examples: int | None = None) -> str | None:
+    """A message if, below 100% train accuracy, the loss fell by less than `tol` (relative) over the last
+    `window` epochs; None otherwise."""
+    if history.epochs < window or not history.train_acc or history.train_acc[-1] >= 1.0:
+        return None
     old, new = history.train_loss[-1 - window], history.train_loss[-1]
-    right = round(history.train_acc[-1] * n_examples)
+    if old - new > tol * abs(old):
+        return None
+    score = f"{history.train_acc[-1]:.1%}"
+    if n_examples:
+        score += f" ({round(history.train_acc[-1] * n_examples)}/{n_examples})"
     return (
-        f"training has stalled after {history.epochs} epochs: the loss went only from {old:.8g} to {new:.8g} "
-        f"over the last {window} epochs while train accuracy is {history.train_acc[-1]:.1%} "
-        f"({right}/{n_examples}). This is most likely a local minimum or a flat region of the cost (for XOR with "
-        "two hidden units, the known one where both hidden units learn the same split and one corner stays "
-        "wrong). Usual remedies: another seed, more hidden units, or momentum (e.g. momentum 0.9)."
+        f"training has levelled off below 100% accuracy: after {history.epochs} epochs the loss went only from "
+        f"{old:.8g} to {new:.8g} over the last {window} epochs, and train accuracy is {score}. The likely cause "
+        "is a local minimum (or a flat region) of the cost, or a network too small for the data. Usual "
+        "remedies: another seed, more hidden units (the surest), or momentum (e.g. 0.9), which sometimes "
+        "carries the weights past it."
     )
 
 
+XOR_LOCAL_MINIMUM = (
+    "For XOR with two hidden units this is the known local minimum: the hidden layer maps two corners with "
+    "different targets to the same values, so the output can only sit near 0.5 for both."
+)
+
+
+def stop_on_plateau(window: int, tol: float = 1e-2) -> Callback:
+    """A callback that stops training as soon as `plateau` reports (saves time in sweeps over seeds).
+
+    Choose a window longer than the flat stretch many runs cross early on (outputs all near 0.5), or runs
+    that would have learned get stopped there.
+    """
+
+    def check(epoch: int, history: History) -> str | None:
+        found = plateau(history, window, tol)
+        if found:
+            history.stopped_reason, history.plateau = "plateau", True
+        return found
+
+    return check
+
+
 def _nonfinite_message(value: float, history: History, lr: float) -> str:
+    if not history.train_loss:
+        return f"the loss is {value} before any training: check the data and the model's initial parameters"
     return (
-        f"the loss became {value} after {history.epochs + 1} epochs, so training stopped: the steps are too "
-        f"large for this cost; try a smaller learning rate (it was {lr:g}). The model keeps its last parameters "
-        f"with a finite loss ({history.train_loss[-1]:.8g}, after {history.epochs} epochs)."
-        if history.train_loss
-        else f"the loss is {value} before any training: check the data and the model's initial parameters"
+        f"the loss became {value} during epoch {history.epochs + 1}, so training stopped: the steps are too "
+        f"large for this cost; try a smaller learning rate (it was {lr:g}). The model keeps the parameters "
+        f"from before the step that diverged (the last loss measured was {history.train_loss[-1]:.8g})."
     )
 
 
@@ -143,14 +175,15 @@ def fit(
     seed: int | np.random.Generator | None = 0,
     threshold: float | None = None,
     plateau_epochs: int | None = None,
-    plateau_tol: float = 1e-3,
+    plateau_tol: float = 1e-2,
 ) -> History:
     """Train by w ← w − η ∂C/∂w over mini-batches for `epochs` epochs (batch_size None: the full set).
 
     After each epoch the train (and test) loss and accuracy are recorded; a callback returning a true value
-    stops training (a string is kept as the reason). Training also stops when the loss is NaN or inf
-    (restoring the last parameters with a finite loss) and when, below 100% accuracy, the loss fell by less
-    than `plateau_tol` (relative) over `plateau_epochs` epochs (default: a tenth of the run, at least 100).
+    stops training (a string is kept as the reason). Training stops when the loss is NaN or inf, restoring
+    the last parameters with a finite loss. At the end, if accuracy is below 100% and the loss fell by less
+    than `plateau_tol` (relative) over the last `plateau_epochs` epochs (default: a tenth of the run, at
+    least 100), a message says so (see `plateau`).
     """
     loss_fn = get_loss(loss) if isinstance(loss, str) else loss
     threshold = decision_threshold(loss) if threshold is None else float(threshold)
@@ -177,6 +210,7 @@ def fit(
             np.copyto(p.data, saved)
 
     history = History()
+    stepping = False
     bar = _progress_bar(progress, epochs)
     started = time.perf_counter()
     try:
@@ -207,10 +241,11 @@ def fit(
                 if bar is not None and epoch > 0:
                     bar.set_postfix_str(f"loss {value:.6g}  acc {history.train_acc[-1]:.1%}", refresh=False)
                     bar.update(1)
-                if _should_stop(epoch, history, callbacks, window, plateau_tol, len(X)) or epoch == epochs:
+                if epoch == epochs or _callbacks_stop(epoch, history, callbacks):
                     break
 
                 keep_parameters()  # these parameters have a finite loss
+                stepping = True
                 if full_batch:
                     cost.backward()
                     optimizer.step()
@@ -228,32 +263,218 @@ def fit(
                         optimizer.step()
                     if history.stopped_reason == "non-finite loss":
                         break
+                stepping = False
                 if scheduler is not None:
                     scheduler.step()
     except KeyboardInterrupt:
-        restore_parameters()
-        history.stop("interrupted", f"interrupted after {history.epochs} epochs; the model keeps those parameters")
+        if stepping:  # a step may be half applied: go back to the parameters before it
+            restore_parameters()
+        history.stop("interrupted", f"interrupted after {history.epochs} epochs; the model keeps its last "
+                     "complete parameters")
     finally:
         if bar is not None:
             bar.close()
         optimizer.zero_grad()
     history.seconds = time.perf_counter() - started
+    if history.stopped_reason == "completed":
+        found = plateau(history, window, plateau_tol, len(X))
+        if found:
+            history.plateau = True
+            history.messages.append(found)
     return history
 
 
-def _should_stop(epoch: int, history: History, callbacks: list[Callback], window: int, tol: float,
-                 n_examples: int) -> bool:
+def _callbacks_stop(epoch: int, history: History, callbacks: list[Callback]) -> bool:
     for callback in callbacks:
         verdict = callback(epoch, history)
         if verdict:
-            history.stop("callback", verdict if isinstance(verdict, str) else f"stopped by a callback after {epoch} epochs")
-            return True
-    if epoch >= window and history.train_acc[-1] < 1.0:
-        old, new = history.train_loss[-1 - window], history.train_loss[-1]
-        if old - new <= tol * abs(old):
-            history.stop("plateau", _plateau_message(history, window, n_examples))
+            message = verdict if isinstance(verdict, str) else f"stopped by a callback after {epoch} epochs"
+            history.stop(history.stopped_reason if history.stopped_reason != "completed" else "callback", message)
             return True
     return False
 
 
-__all__ = ["History", "evaluate", "fit", "predict", "target_reached"]
+
+# ----------------------------------------------------------------------------- a whole run, as the CLI does it
+LOSS_LABELS = {
+    "mse": "mean squared error",
+    "half_sum": "C = ½Σ(t − y)²",
+    "bce": "binary cross-entropy",
+    "bce_logits": "binary cross-entropy",
+    "ce": "cross-entropy",
+}
+DEFAULT_LR = {"sgd": 0.5, "adam": 0.01}
+
+
+@dataclass
+class RunSettings:
+    """Everything that defines one training run; None means "the usual choice" (see `resolve`)."""
+
+    dataset: str = "xor"
+    hidden: list[int] = field(default_factory=lambda: [4])
+    activation: str = "sigmoid"
+    loss: str | None = None  # "ce" for more than two classes, else "mse"
+    optimizer: str = "sgd"
+    lr: float | None = None  # 0.5 for SGD, 0.01 for Adam
+    momentum: float = 0.0
+    epochs: int = 1000
+    batch_size: int | None = None  # the full training set
+    seed: int = 0
+    samples: int | None = None
+    noise: float | None = None
+    test_size: float | None = None  # 0 for xor (four points), else 0.2
+    init: str | None = None  # He for ReLU-like units, Xavier otherwise
+    out: str | None = None  # runs/<dataset>
+
+
+@dataclass
+class RunResult:
+    """What `run` made: the trained model, its history, final scores and the files written."""
+
+    settings: RunSettings
+    model: Module
+    history: History
+    threshold: float
+    train_data: tuple[np.ndarray, np.ndarray]
+    test_data: tuple[np.ndarray, np.ndarray] | None
+    final: dict[str, float | None]
+    files: dict[str, Any]
+
+
+def check_settings(settings: RunSettings) -> None:
+    """Raise ValueError naming the first setting that cannot work."""
+    from .data import DATASETS
+    from .nn.activations import ACTIVATIONS
+    from .nn.functional import LOSSES
+    from .nn.init import INITIALISERS
+
+    def choose(what: str, value: Any, choices: Any) -> None:
+        if value not in choices:
+            raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+
+    choose("data set", settings.dataset, DATASETS)
+    choose("activation", settings.activation, ACTIVATIONS)
+    if settings.loss is not None:
+        choose("loss", settings.loss, LOSSES)
+    choose("optimizer", settings.optimizer, DEFAULT_LR)
+    if settings.init is not None:
+        choose("initialiser", settings.init, INITIALISERS)
+    if not settings.hidden or any(n < 1 for n in settings.hidden):
+        raise ValueError(f"hidden layer sizes must be positive integers, got {settings.hidden}")
+    if settings.lr is not None and not (math.isfinite(settings.lr) and settings.lr > 0):
+        raise ValueError(f"the learning rate must be a positive number, got {settings.lr}")
+    if not 0 <= settings.momentum < 1:
+        raise ValueError(f"momentum must lie in [0, 1), got {settings.momentum}")
+    if settings.momentum and settings.optimizer != "sgd":
+        raise ValueError("momentum applies to the sgd optimizer only (Adam has its own)")
+    if settings.epochs < 0:
+        raise ValueError(f"epochs must be ≥ 0, got {settings.epochs}")
+    if settings.batch_size is not None and settings.batch_size < 1:
+        raise ValueError(f"the batch size must be ≥ 1, got {settings.batch_size}")
+    if settings.test_size is not None and not 0 <= settings.test_size < 1:
+        raise ValueError(f"the test share must lie in [0, 1), got {settings.test_size}")
+    if settings.samples is not None and settings.samples < 4:
+        raise ValueError(f"the number of samples must be ≥ 4, got {settings.samples}")
+    if settings.noise is not None and not (math.isfinite(settings.noise) and settings.noise >= 0):
+        raise ValueError(f"noise must be a number ≥ 0, got {settings.noise}")
+
+
+def resolve(settings: RunSettings, classes: int) -> RunSettings:
+    """The settings with every "usual choice" (None) filled in, for data with `classes` classes."""
+    from dataclasses import replace
+
+    loss = settings.loss or ("ce" if classes > 2 else "mse")
+    if loss in ("bce", "bce_logits") and classes > 2:
+        raise ValueError(f"the {loss} loss needs two classes, but {settings.dataset} has {classes}: use ce or mse")
+    return replace(
+        settings,
+        loss=loss,
+        lr=settings.lr if settings.lr is not None else DEFAULT_LR[settings.optimizer],
+        test_size=settings.test_size if settings.test_size is not None else (0.0 if settings.dataset == "xor" else 0.2),
+        out=settings.out or f"runs/{settings.dataset}",
+        hidden=list(settings.hidden),
+    )
+
+
+def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
+    """Load the data, build the MLP, fit it, and write model.npz, metrics.json, loss.png (and boundary.png)."""
+    from pathlib import Path
+
+    from . import io
+    from .data import load_dataset, train_test_split
+    from .nn.functional import OUTPUT_ACTIVATION
+    from .nn.layers import MLP
+    from .optim import SGD, Adam
+    from .viz.plots import plot_decision_boundary, plot_history
+
+    check_settings(settings)
+    X, y = load_dataset(settings.dataset, settings.samples, settings.noise, settings.seed)
+    classes = int(y.max()) + 1
+    settings = resolve(settings, classes)
+    if settings.test_size:
+        X_train, X_test, y_train, y_test = train_test_split(X, y, settings.test_size, settings.seed)
+        test_data: tuple[np.ndarray, np.ndarray] | None = (X_test, y_test)
+    else:
+        X_train, y_train, test_data = X, y, None
+    outputs = 1 if classes == 2 and settings.loss != "ce" else classes
+    model = MLP([X.shape[1], *settings.hidden, outputs], activation=settings.activation,
+                output_activation=OUTPUT_ACTIVATION[settings.loss], init=settings.init, rng=settings.seed)
+    if settings.optimizer == "sgd":
+        optimizer: Optimizer = SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum)
+    else:
+        optimizer = Adam(model.parameters(), lr=settings.lr)
+    threshold = decision_threshold(settings.loss)
+    history = fit(model, settings.loss, optimizer, (X_train, y_train), settings.epochs, settings.batch_size,
+                  test_data, progress=progress, seed=settings.seed)
+
+    if history.plateau and settings.dataset == "xor" and settings.hidden == [2]:
+        history.messages.append(XOR_LOCAL_MINIMUM)
+    train_loss, train_acc = evaluate(model, settings.loss, X_train, y_train, threshold)
+    test_loss, test_acc = evaluate(model, settings.loss, *test_data, threshold) if test_data else (None, None)
+    final = {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
+
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    description = {"dataset": settings.dataset, "loss": settings.loss, "threshold": threshold, "classes": classes,
+                   "features": int(X.shape[1])}
+    files: dict[str, Any] = {"model": io.save(model, out / "model.npz", metadata=description)}
+    files["metrics"] = out / "metrics.json"
+    metrics = {"settings": asdict(settings), "data": {**description, "train_examples": len(y_train),
+               "test_examples": len(test_data[1]) if test_data else 0},
+               "sizes": model.sizes, "final": final, "history": history.to_dict()}
+    _write_json(files["metrics"], metrics)
+    title = (f"{settings.dataset}: MLP {'-'.join(map(str, model.sizes))} ({settings.activation} hidden, "
+             f"{model.activation_name(model.L)} output),\n"
+             f"{LOSS_LABELS[settings.loss]}, {settings.optimizer.upper() if settings.optimizer == 'sgd' else 'Adam'} "
+             f"lr {settings.lr:g}")
+    files["loss_plot"] = plot_history(history, out / "loss.png", title=title, loss_name=LOSS_LABELS[settings.loss])
+    if X.shape[1] == 2:
+        subtitle = f"decision regions after {history.epochs} epochs: train accuracy {train_acc:.1%}"
+        if test_acc is not None:
+            subtitle += f", test {test_acc:.1%}"
+        files["boundary_plot"] = plot_decision_boundary(model, X, y, out / "boundary.png", threshold=threshold,
+                                                        title=f"{title}\n{subtitle}")
+    return RunResult(settings, model, history, threshold, (X_train, y_train), test_data, final, files)
+
+
+def _write_json(path: Any, content: dict[str, Any]) -> None:
+    """Write JSON atomically (temporary file, then rename), one top-level entry per line (lists kept inline)."""
+    import json
+    import os
+    import tempfile
+
+    from .io import current_umask
+
+    def entry(key: str, value: Any, indent: str) -> str:
+        if isinstance(value, dict) and value and not all(isinstance(v, (int, float, str)) for v in value.values()):
+            inner = ",\n".join(entry(k, v, indent + "  ") for k, v in value.items())
+            return f'{indent}"{key}": {{\n{inner}\n{indent}}}'
+        return f'{indent}"{key}": {json.dumps(value, allow_nan=False, ensure_ascii=False)}'
+
+    text = "{\n" + ",\n".join(entry(k, v, "  ") for k, v in content.items()) + "\n}\n"
+    directory = os.path.dirname(os.fspath(path)) or "."
+    handle, temporary = tempfile.mkstemp(prefix=".metrics.", suffix=".tmp", dir=directory)
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.chmod(temporary, 0o666 & ~current_umask())
+    os.replace(temporary, path)

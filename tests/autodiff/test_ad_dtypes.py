@@ -105,3 +105,26 @@ def test_float32_gradients_of_a_deep_composition_stay_float32() -> None:
     loss = cr.softmax_cross_entropy(cr.tanh(x @ W.T) * 2.0, np.array([0, 1, 2, 0, 1]))
     loss.backward()
     assert loss.dtype == np.float32 and W.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda f, x: cr.grad(lambda t: f(t).sum())(x),
+        lambda f, x: cr.value_and_grad(lambda t: f(t).sum())(x)[0],
+        lambda f, x: cr.jvp(f, (x,), (np.ones_like(x),))[0],
+        lambda f, x: cr.jvp(f, (x,), (np.ones_like(x),))[1],
+        lambda f, x: cr.vjp(f, x)[0],
+        lambda f, x: cr.vjp(f, x)[1](np.ones_like(x))[0],
+        lambda f, x: cr.jacobian(f, mode="rev")(x),
+        lambda f, x: cr.jacobian(f, mode="fwd")(x),
+        lambda f, x: cr.hessian(lambda t: f(t).sum())(x),
+        lambda f, x: cr.hvp(lambda t: f(t).sum(), x, np.ones_like(x)),
+    ],
+    ids=["grad", "value", "jvp value", "jvp tangent", "vjp value", "vjp cotangent", "jacobian rev",
+         "jacobian fwd", "hessian", "hvp"],
+)
+def test_functional_transforms_of_float32_inputs_return_float32(transform) -> None:
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    result = transform(lambda t: cr.tanh(t) * 2.0 + t**2, x)
+    assert np.asarray(result.data if isinstance(result, cr.Tensor) else result).dtype == np.float32

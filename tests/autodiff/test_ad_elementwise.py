@@ -151,8 +151,13 @@ def test_binary_operator_broadcasts_like_numpy_and_its_gradients_are_right(
         (lambda t: 2.0**t, lambda a: 2.0**a),
         (lambda t: -t, lambda a: -a),
         (lambda t: t * np.array([1.0, -2.0, 3.0]), lambda a: a * np.array([1.0, -2.0, 3.0])),
+        (lambda t: np.array([1.0, -2.0, 3.0]) * t, lambda a: np.array([1.0, -2.0, 3.0]) * a),
+        (lambda t: np.array([1.0, -2.0, 3.0]) - t, lambda a: np.array([1.0, -2.0, 3.0]) - a),
+        (lambda t: np.array([1.0, -2.0, 3.0]) / t, lambda a: np.array([1.0, -2.0, 3.0]) / a),
+        (lambda t: np.array([[1.0], [2.0]]) + t, lambda a: np.array([[1.0], [2.0]]) + a),
     ],
-    ids=["t+c", "c+t", "t-c", "c-t", "t*c", "c*t", "t/c", "c/t", "t**3", "t**0.5", "c**t", "-t", "t*array"],
+    ids=["t+c", "c+t", "t-c", "c-t", "t*c", "c*t", "t/c", "c/t", "t**3", "t**0.5", "c**t", "-t", "t*array",
+         "array*t", "array-t", "array/t", "column+t"],
 )
 def test_operators_with_python_numbers_and_arrays_and_their_reflected_forms(f, reference) -> None:
     x = np.array([0.5, 1.25, 2.0])
@@ -198,6 +203,12 @@ def test_clip_matches_numpy_and_passes_gradient_only_inside_the_interval(shape: 
     assert_values(t.grad, (np.abs(x) < 1.0).astype(float))
 
 
+@pytest.mark.parametrize(("low", "high"), [(None, 0.5), (-0.5, None)])
+def test_clip_with_one_open_side_like_numpy(low, high) -> None:
+    x = np.array([-1.3, -0.2, 0.3, 1.1])
+    check_primitive(lambda t: cr.clip(t, low, high), lambda a: np.clip(a, low, high), [x])
+
+
 def test_clip_as_a_method_equals_the_function() -> None:
     x = cr.tensor([-3.0, 0.5, 3.0])
     assert_values(x.clip(-1.0, 1.0), [-1.0, 0.5, 1.0])
@@ -211,7 +222,7 @@ def test_maximum_and_minimum_accept_a_python_number_on_either_side() -> None:
 
 def test_composed_elementwise_function_has_the_product_of_local_derivatives() -> None:
     x = np.array([0.3, -0.7, 1.1])
-    f = lambda t: cr.tanh(cr.exp(t) * cr.sin(t))  # noqa: E731
+    f = lambda t: cr.tanh(cr.exp(t) * cr.sin(t))
     t = cr.tensor(x, requires_grad=True)
     f(t).sum().backward()
     u = np.exp(x) * np.sin(x)

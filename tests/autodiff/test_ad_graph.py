@@ -11,6 +11,7 @@ from autodiff_helpers import assert_values
 import chainrule as cr
 
 
+@pytest.mark.slow
 def test_backward_through_a_chain_of_200000_operations_needs_no_recursion() -> None:
     x = cr.tensor(1.0, requires_grad=True)
     y = x
@@ -87,6 +88,12 @@ def test_backward_with_an_explicit_gradient_computes_a_vector_jacobian_product()
     assert_values(x.grad, [2.0, 2.0, -6.0])
 
 
+def test_backward_accepts_the_gradient_as_a_tensor() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3.0).backward(cr.tensor([1.0, -1.0]))
+    assert_values(x.grad, [3.0, -3.0])
+
+
 def test_non_leaf_gradients_are_kept_only_with_retain_grad() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     h = x * 2.0
@@ -117,6 +124,30 @@ def test_no_grad_builds_no_graph_and_enable_grad_turns_it_back_on() -> None:
     v = x * 5.0
     assert v.requires_grad
     assert_values(y, [2.0, 4.0])
+
+
+def test_no_grad_restores_recording_when_its_body_raises() -> None:
+    with pytest.raises(KeyError), cr.no_grad():
+        raise KeyError("inside no_grad")
+    assert (cr.tensor(1.0, requires_grad=True) * 2.0).requires_grad
+
+
+def test_backward_on_a_scalar_leaf_gives_a_gradient_of_one() -> None:
+    x = cr.tensor(2.0, requires_grad=True)
+    x.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_no_grad_also_works_as_a_decorator() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    @cr.no_grad()
+    def double(t):
+        return t * 2.0
+
+    y = double(x)
+    assert not y.requires_grad
+    assert (x * 2.0).requires_grad
 
 
 def test_detach_shares_values_but_stops_the_gradient() -> None:
@@ -193,9 +224,18 @@ def test_comparisons_return_plain_boolean_arrays() -> None:
         (x <= y, [True, True, False]),
         (x > 2.0, [False, False, True]),
         (x >= 2.0, [False, True, True]),
+        (x == y, [False, True, False]),
+        (x != 2.0, [True, False, True]),
     ]:
         assert isinstance(result, np.ndarray) and result.dtype == bool
         np.testing.assert_array_equal(result, expected)
+
+
+def test_tensors_hash_by_identity_so_they_can_key_dicts_and_sets() -> None:
+    a, b = cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0])
+    table = {a: "a", b: "b"}
+    assert table[a] == "a" and table[b] == "b"
+    assert len({a, b, a}) == 2
 
 
 def test_boolean_comparison_works_as_a_mask() -> None:
@@ -232,6 +272,10 @@ def test_item_numpy_asarray_and_len_expose_the_data() -> None:
     value = s.item()
     assert isinstance(value, float) and value == 21.0
     assert cr.tensor([7.5]).item() == 7.5
+    with pytest.raises(TypeError):
+        len(cr.tensor(1.0))
+    with pytest.raises(ValueError):
+        cr.tensor([1.0, 2.0]).item()
 
 
 def test_tensor_of_a_tensor_copies_its_values() -> None:

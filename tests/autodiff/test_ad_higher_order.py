@@ -138,5 +138,5 @@ def test_create_graph_gradient_of_a_vector_function_gives_hessian_rows() -> None
 def test_gradient_of_gradient_norm_penalty_matches_closed_form() -> None:
     # f(w) = Σ (w ⊙ w ⊙ w); penalty(w) = |∇f|² = Σ 9 w⁴; ∇penalty = 36 w³
     w = np.array([0.5, -1.5, 2.0])
-    penalty = lambda t: (cr.grad(lambda u: (u * u * u).sum())(t) ** 2).sum()  # noqa: E731
+    penalty = lambda t: (cr.grad(lambda u: (u * u * u).sum())(t) ** 2).sum()
     assert_values(cr.grad(penalty)(w), 36 * w**3, rtol=1e-12)

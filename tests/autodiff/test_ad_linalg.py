@@ -142,3 +142,53 @@ def test_softmax_cross_entropy_gradient_is_softmax_minus_one_hot_over_batch() ->
     loss.backward()
     p = np.exp(logits_np) / np.exp(logits_np).sum(axis=1, keepdims=True)
     assert_values(logits.grad, (p - np.eye(3)[labels]) / 4, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("x_shape", [(3,), (2, 4, 3)], ids=["one example", "batch of sequences"])
+def test_linear_accepts_a_single_example_and_extra_leading_axes(x_shape: tuple) -> None:
+    rng = np.random.default_rng(9)
+    x, W, b = uniform(rng, x_shape), uniform(rng, (2, 3)), uniform(rng, (2,))
+    check_primitive(cr.linear, lambda x_, W_, b_: x_ @ W_.T + b_, [x, W, b])
+
+
+def test_linear_with_mismatched_weights_names_both_shapes() -> None:
+    with pytest.raises(ValueError, match=r"linear.*\(4, 3\).*\(2, 5\)"):
+        cr.linear(cr.tensor(np.ones((4, 3))), cr.tensor(np.ones((2, 5))))
+
+
+def test_softmax_cross_entropy_of_one_example_with_a_scalar_label() -> None:
+    logits = np.array([0.5, -1.0, 2.0])
+    check_primitive(
+        lambda z: cr.softmax_cross_entropy(z, np.array(2)), lambda z: _cross_entropy(z[None], np.array([2]))[0],
+        [logits],
+    )
+
+
+def test_hessian_of_softmax_cross_entropy_is_diag_p_minus_p_p_transpose_over_the_batch() -> None:
+    logits = np.array([[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]])
+    labels = np.array([2, 0])
+    H = np.asarray(cr.hessian(lambda z: cr.softmax_cross_entropy(z, labels))(logits))
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = np.zeros((2, 3, 2, 3))
+    for n in range(2):
+        expected[n, :, n, :] = (np.diag(p[n]) - np.outer(p[n], p[n])) / 2
+    np.testing.assert_allclose(H, expected, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize(("labels", "error"), [(np.array([0, 3]), ValueError), (np.array([0.0, 1.0]), TypeError)])
+def test_softmax_cross_entropy_refuses_labels_out_of_range_or_not_integers(labels, error) -> None:
+    with pytest.raises(error, match="softmax_cross_entropy"):
+        cr.softmax_cross_entropy(cr.tensor(np.zeros((2, 3)), requires_grad=True), labels)
+
+
+def test_einsum_without_an_arrow_uses_numpy_implicit_output() -> None:
+    rng = np.random.default_rng(10)
+    check_primitive(
+        lambda a, b: cr.einsum("ij,jk", a, b), lambda a, b: np.einsum("ij,jk", a, b),
+        [uniform(rng, (2, 3)), uniform(rng, (3, 4))],
+    )
+
+
+def test_outer_flattens_its_operands_like_numpy() -> None:
+    rng = np.random.default_rng(11)
+    check_primitive(cr.outer, np.outer, [uniform(rng, (2, 2)), uniform(rng, (3,))])

@@ -45,13 +45,13 @@ REDUCTIONS = {
 
 @st.composite
 def _shape_and_axis(draw: st.DrawFn) -> tuple[tuple, object]:
-    """A shape and an axis for it: None, an int (maybe negative) or a tuple of distinct axes."""
+    """A shape and an axis for it: None, an int (maybe negative) or a tuple of distinct axes (maybe empty)."""
     shape = draw(shapes)
     ndim = len(shape)
     choices = [st.none()]
     if ndim:
         choices.append(st.integers(-ndim, ndim - 1))
-        choices.append(hnp.valid_tuple_axes(ndim, min_size=1))
+        choices.append(hnp.valid_tuple_axes(ndim, min_size=0))
     return shape, draw(st.one_of(*choices))
 
 
@@ -141,6 +141,12 @@ def test_var_and_std_use_the_population_formula_like_numpy() -> None:
     assert_values(cr.std(t), np.std(x))
     cr.var(t, axis=1).sum().backward()
     assert_values(t.grad, 2 * (x - x.mean(axis=1, keepdims=True)) / 3)
+
+
+def test_var_and_std_accept_ddof_like_numpy() -> None:
+    x = np.array([[1.0, 2.0, 4.0], [3.0, 3.5, 8.0]])
+    check_primitive(lambda t: t.var(axis=1, ddof=1), lambda a: np.var(a, axis=1, ddof=1), [x])
+    check_primitive(lambda t: cr.std(t, axis=0, ddof=1), lambda a: np.std(a, axis=0, ddof=1), [x])
 
 
 @given(shape=st.sampled_from([(5,), (2, 3), (3, 1), (2, 3, 4), (1, 4)]), seed=seeds, data=st.data())

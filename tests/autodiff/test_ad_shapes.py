@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from autodiff_helpers import assert_values, check_primitive, nonscalar_shapes, seeds, shapes, to_numpy, uniform
+from autodiff_helpers import (
+    assert_values,
+    check_primitive,
+    nonscalar_shapes,
+    seeds,
+    shapes,
+    to_numpy,
+    uniform,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -112,8 +120,8 @@ def test_split_into_sections_or_at_indices_like_numpy(shape: tuple, sections, ax
     for i in range(len(expected)):
         weights = np.arange(1.0, expected[i].size + 1).reshape(expected[i].shape)
         check_primitive(
-            lambda t, i=i: cr.split(t, sections, axis=axis)[i] * weights,
-            lambda a, i=i: np.split(a, sections, axis=axis)[i] * weights,
+            lambda t, i=i, w=weights: cr.split(t, sections, axis=axis)[i] * w,
+            lambda a, i=i, w=weights: np.split(a, sections, axis=axis)[i] * w,
             [x],
         )
 
@@ -155,6 +163,38 @@ def test_indexing_matches_numpy_and_scatters_the_gradient_back(name: str) -> Non
     expected = np.zeros_like(x)
     np.add.at(expected, index, 1.0)
     assert_values(t.grad, expected)
+
+
+@given(shape=nonscalar_shapes, seed=seeds, data=st.data())
+def test_any_basic_index_matches_numpy_and_its_gradient_is_right(shape: tuple, seed: int, data) -> None:
+    index = data.draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True), label="index")
+    x = uniform(np.random.default_rng(seed), shape)
+    if x[index].size == 0:
+        return  # an empty selection has nothing to differentiate
+    check_primitive(lambda t: t[index], lambda a: a[index], [x])
+
+
+@given(shape=nonscalar_shapes, seed=seeds, data=st.data())
+def test_any_integer_array_index_matches_numpy_and_accumulates_repeats(shape: tuple, seed: int, data) -> None:
+    index = data.draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(max_dims=2, max_side=4)))
+    x = uniform(np.random.default_rng(seed), shape)
+    check_primitive(lambda t: t[index], lambda a: a[index], [x])
+    t = cr.tensor(x, requires_grad=True)
+    t[index].sum().backward()
+    expected = np.zeros_like(x)
+    np.add.at(expected, index, 1.0)
+    assert_values(t.grad, expected)
+
+
+@given(shape=nonscalar_shapes, seed=seeds)
+def test_any_boolean_mask_selects_like_numpy_and_routes_gradient_to_selected_elements(shape: tuple, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = uniform(rng, shape)
+    mask = rng.random(shape) < 0.5
+    check_primitive(lambda t: t[mask], lambda a: a[mask], [x])
+    t = cr.tensor(x, requires_grad=True)
+    t[mask].sum().backward()
+    assert_values(t.grad, mask.astype(float))
 
 
 def test_repeated_integer_indices_accumulate_in_the_gradient() -> None:

@@ -1,11 +1,12 @@
 """The reverse sweep: back-propagation over a recorded graph.
 
-Order the graph topologically (iteratively, so depth is unlimited), then visit it from the output back,
-calling each primitive's vjp rule once and summing the gradients of values used more than once.
+Visit the graph from the output back, newest node first (iteratively, so depth is unlimited), calling
+each primitive's vjp rule once and summing the gradients of values used more than once.
 Knows no particular operation: every derivative comes from the rule table.
 """
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -82,91 +83,71 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
            targets: list[Tensor] | None = None) -> dict[int, Any]:
     """Propagate ḡ from root to every input; return the gradients of `targets` (or fill leaves' .grad).
 
-    Each node is visited once all of its consumers have added their share to its gradient: a count of
-    pending consumers per node, made by one walk over the graph, says when.
+    Nodes are visited newest first (by creation number): every consumer of a value was created after
+    it, so by the time a node is visited its gradient has received every share.
     """
     target_ids = {id(t) for t in targets} if targets is not None else None
     relevant = _reaching(root, target_ids) if target_ids is not None else None
     sweep = object()
-    _count_consumers(root, sweep, target_ids)
     anomaly = mode.anomaly
-    found: dict[int, Any] = {}
+    root.sweep_id = sweep
     root.sweep_grad = seed
-    ready = [root]
+    finals = []  # leaves and targets: their gradients are complete only at the end
+    queue: list = []
+    if root.op is None or (target_ids is not None and id(root) in target_ids):
+        finals.append(root)
+    else:
+        queue.append((-root.seq, root))
     with (enable_grad() if create_graph else no_grad()):
-        while ready:
-            node = ready.pop()
+        while queue:
+            node = heappop(queue)[1]
             g = node.sweep_grad
             node.sweep_grad = None
-            if target_ids is not None and id(node) in target_ids:
-                if g is not None:
-                    found[id(node)] = g
-                continue
-            op = node.op
-            if g is not None and (op is None or node.keep_grad) and target_ids is None:
+            if node.keep_grad and target_ids is None:
                 _deliver(node, g, create_graph)
-            if op is None:
-                continue
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(RELEASED)
-            if g is not None:
-                params = node.params or _NO_PARAMS
-                y, args = (node, inputs) if create_graph else (node.data, node.saved)
-                rules = op.vjps
-            for i, x in enumerate(inputs):
-                if not isinstance(x, Tensor) or x.sweep_id is not sweep:
+            params = node.params
+            if create_graph:
+                y, args = node, inputs
+            else:
+                y, args = node.value, node.saved
+            for x, rule in zip(inputs, node.op.vjps):  # inputs past the rules are not differentiable
+                if rule is None or not isinstance(x, Tensor) or not x.requires_grad:
                     continue
-                if g is not None and (relevant is None or id(x) in relevant):
-                    rule = rules[i] if i < len(rules) else None
-                    if rule is not None:
-                        gi = rule(g, y, *args, **params)
-                        if gi.shape != x.data.shape:
-                            gi = reduce_to_shape(gi, x.data.shape)
-                        if gi.dtype != x.data.dtype:
-                            gi = gi.astype(x.data.dtype)
-                        if anomaly:
-                            _check_finite(node, i, gi)
-                        previous = x.sweep_grad
-                        if previous is None:
-                            if not create_graph and x.op is None and (gi is g or gi.base is not None):
-                                gi = gi.copy()  # a leaf's .grad must own its buffer: it is accumulated in place
-                            x.sweep_grad = gi
-                        else:
-                            x.sweep_grad = previous + gi
-                x.sweep_pending -= 1
-                if x.sweep_pending == 0:
-                    ready.append(x)
+                if relevant is not None and id(x) not in relevant:
+                    continue
+                gi = rule(g, y, *args, **params) if params else rule(g, y, *args)
+                xd = x.value
+                if gi.shape != xd.shape:
+                    gi = reduce_to_shape(gi, xd.shape)
+                if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
+                    gi = gi.astype(xd.dtype)
+                if anomaly:
+                    _check_finite(node, next(i for i, v in enumerate(inputs) if v is x), gi)
+                if x.sweep_id is sweep:
+                    x.sweep_grad = x.sweep_grad + gi
+                    continue
+                x.sweep_id = sweep
+                if x.op is None or (target_ids is not None and id(x) in target_ids):
+                    if not create_graph and (gi is g or gi.base is not None):
+                        gi = gi.copy()  # a leaf's .grad must own its buffer: it is accumulated in place
+                    finals.append(x)
+                else:
+                    heappush(queue, (-x.seq, x))
+                x.sweep_grad = gi
             if not retain_graph:
                 node.inputs = node.saved = None  # release the saved values as the sweep passes
+        found: dict[int, Any] = {}
+        for x in finals:
+            g = x.sweep_grad
+            x.sweep_grad = None
+            if target_ids is not None:
+                found[id(x)] = g
+            else:
+                _deliver(x, g, create_graph)
     return found
-
-
-_NO_PARAMS: dict = {}
-
-
-def _count_consumers(root: Tensor, sweep: object, stop_at: set | None) -> None:
-    """Mark every tensor requiring grad that root depends on with `sweep`, and count its consumers."""
-    root.sweep_id = sweep
-    root.sweep_pending = 0
-    root.sweep_grad = None
-    stack = [root]
-    while stack:
-        t = stack.pop()
-        if t.op is None or (stop_at and id(t) in stop_at):
-            continue
-        inputs = t.inputs
-        if inputs is None:
-            raise RuntimeError(RELEASED)
-        for x in inputs:
-            if isinstance(x, Tensor) and x.requires_grad:
-                if x.sweep_id is sweep:
-                    x.sweep_pending += 1
-                else:
-                    x.sweep_id = sweep
-                    x.sweep_pending = 1
-                    x.sweep_grad = None
-                    stack.append(x)
 
 
 def _reaching(root: Tensor, target_ids: set) -> set:

@@ -158,7 +158,8 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "rev") -
         else:
             result = []
             for i in nums:
-                x = np.asarray(_value(args[i]), dtype=float)
+                x = np.asarray(_value(args[i]))
+                x = x if x.dtype.kind == "f" else x.astype(np.float64)
                 columns, out_shape = [], ()
                 for e in _basis(x.shape, x.dtype):
                     def of_one(xi: Any, i: int = i) -> Any:

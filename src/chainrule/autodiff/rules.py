@@ -261,9 +261,15 @@ def _others_product(x: Any, axis: Any) -> np.ndarray:
     return np.moveaxis(result, range(len(axes)), axes) if axes else result[0]
 
 
+def _prod_vjp(g: Any, y: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """ḡ · Π_{j≠i} x_j = ḡ · y / x_i where no x is zero (differentiable again); exact products elsewhere."""
+    if np.all(value_of(x) != 0):
+        return _spread(g, x, axis, keepdims) * (_kept(y, x, axis, keepdims) / x)
+    return _spread(g, x, axis, keepdims) * _others_product(x, axis)
+
+
 prod = Primitive("prod", _checked(np.prod),
-    vjp=(lambda g, y, x, axis=None, keepdims=False:
-         _spread(g, x, axis, keepdims) * _others_product(x, axis),),
+    vjp=(_prod_vjp,),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
          np.sum(dx * _others_product(x, axis), axis=axis, keepdims=keepdims),))
 

@@ -6,9 +6,11 @@ holds the table) and does not run sweeps (backward.py, forward.py do).
 """
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from types import MethodType
 from typing import Any
 
 import numpy as np
@@ -16,13 +18,27 @@ import numpy as np
 ndarray = np.ndarray
 
 
+RECORDING, WATCHING = 1, 2  # bits of _Mode.state: the one attribute the hot path reads
+
+
 class _Mode(threading.local):
     """Per-thread switches: recording of the reverse graph, anomaly detection, forward-mode depth."""
 
-    grad_enabled = True
+    state = RECORDING
     _anomaly = False
     _forward_depth = 0
-    watching = False  # anomaly or forward_depth: the one flag the hot path reads
+
+    def _update(self, recording: bool) -> None:
+        watching = self._anomaly or self._forward_depth > 0
+        self.state = (RECORDING if recording else 0) | (WATCHING if watching else 0)
+
+    @property
+    def grad_enabled(self) -> bool:
+        return bool(self.state & RECORDING)
+
+    @grad_enabled.setter
+    def grad_enabled(self, on: bool) -> None:
+        self._update(on)
 
     @property
     def anomaly(self) -> bool:
@@ -31,7 +47,7 @@ class _Mode(threading.local):
     @anomaly.setter
     def anomaly(self, on: bool) -> None:
         self._anomaly = on
-        self.watching = on or self._forward_depth > 0
+        self._update(self.grad_enabled)
 
     @property
     def forward_depth(self) -> int:
@@ -40,7 +56,7 @@ class _Mode(threading.local):
     @forward_depth.setter
     def forward_depth(self, depth: int) -> None:
         self._forward_depth = depth
-        self.watching = self._anomaly or depth > 0
+        self._update(self.grad_enabled)
 
 
 mode = _Mode()
@@ -96,6 +112,9 @@ class _RuleForEach:
     def __len__(self) -> int:
         return sys.maxsize
 
+    def __iter__(self) -> Any:
+        return map(self.make_rule, itertools.count())
+
 
 class Primitive:
     """An operation with its derivative rules: forward on arrays, and per input a vjp and a jvp.
@@ -136,7 +155,7 @@ class Primitive:
                 has_tensor = True
                 if a.requires_grad:
                     needs_grad = True
-                raw.append(a.data)
+                raw.append(a.value)
             else:
                 raw.append(a)
         if not has_tensor:
@@ -147,24 +166,23 @@ class Primitive:
             message = str(error)
             if message.startswith(self.name + ":"):
                 raise
-            raise type(error)(f"{self.name}: {message} (operand shapes {_describe(args)})") from None
-        if out.__class__ is not ndarray:
-            out = _as_array(out)
+            raise _same_kind(error, f"{self.name}: {message} (operand shapes {_describe(args)})") from None
         t = _new(Tensor)
-        t.data = out
-        t.grad = t.tangent = t.origin = t.sweep_id = None
-        t.keep_grad = False
-        m = mode
-        if needs_grad and m.grad_enabled:
+        t.value = out
+        state = mode.state
+        if needs_grad and state & RECORDING:
             t.requires_grad = True
             t.op = self
             t.inputs = args
             t.saved = raw
             t.params = params or None
+            t.seq = next(_creation_order)
+            t.sweep_id = None
+            t.keep_grad = False
         else:
             t.requires_grad = False
-            t.op = t.inputs = t.saved = t.params = None
-        if m.watching:
+            t.op = t.inputs = None
+        if state & WATCHING:
             self._watch(t, args, raw, params)
         return t
 
@@ -179,8 +197,20 @@ class Primitive:
                     f"detect_anomaly: the forward of '{self.name}' produced {_bad_values(t.data)} "
                     f"(operand shapes {_describe(args)}), at {t.origin}")
 
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        """As a class attribute of Tensor (an operator such as __mul__), bind like a method: t * u = mul(t, u)."""
+        return self if instance is None else MethodType(self, instance)
+
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+def _same_kind(error: Exception, message: str) -> Exception:
+    """An error of error's type with a new message (its builtin base if the type needs other arguments)."""
+    try:
+        return type(error)(message)
+    except TypeError:
+        return (ValueError if isinstance(error, ValueError) else TypeError)(message)
 
 
 def _describe(args: Sequence) -> str:
@@ -188,6 +218,9 @@ def _describe(args: Sequence) -> str:
 
 
 _new = object.__new__
+_UNSET_DEFAULTS = {"grad": None, "tangent": None, "origin": None, "keep_grad": False, "saved": None,
+                   "params": None, "seq": -1, "sweep_grad": None, "sweep_id": None}
+_creation_order = itertools.count()  # a node's number: its consumers always have larger ones
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -206,14 +239,14 @@ def _push_tangent(prim: Primitive, t: Tensor, args: tuple, raw: list, params: di
             rule = prim.jvp_rule(i)
             if rule is None:
                 continue
-            part = rule(a.tangent, t.data, *raw, **params)
+            part = rule(a.tangent, t.value, *raw, **params)
             tangent = part if tangent is None else tangent + part
     if tangent is not None:
         tangent = np.asarray(tangent)
-        if tangent.shape != t.data.shape:
-            tangent = np.broadcast_to(tangent, t.data.shape)
-        if tangent.dtype != t.data.dtype:
-            tangent = tangent.astype(t.data.dtype)
+        if tangent.shape != t.shape:
+            tangent = np.broadcast_to(tangent, t.shape)
+        if tangent.dtype != t.dtype:
+            tangent = tangent.astype(t.dtype)
         t.tangent = tangent
 
 
@@ -263,14 +296,21 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so that gradients can flow back."""
 
-    __slots__ = ("data", "grad", "requires_grad", "op", "inputs", "params", "tangent", "origin",
-                 "keep_grad", "saved", "sweep_grad", "sweep_pending", "sweep_id", "__weakref__")
+    __slots__ = ("value", "grad", "requires_grad", "op", "inputs", "params", "tangent", "origin",
+                 "keep_grad", "saved", "seq", "sweep_grad", "sweep_id", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to Tensor's reflected operators: `array * t` is a Tensor.
     __hash__ = object.__hash__  # identity hashing, although == compares values
 
+    def __getattr__(self, name: str) -> Any:
+        """Defaults for the attributes that a new result leaves unset (setting them all is slower)."""
+        try:
+            return _UNSET_DEFAULTS[name]
+        except KeyError:
+            raise AttributeError(f"'Tensor' object has no attribute '{name}'") from None
+
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False):
         made = tensor(data, dtype=dtype, requires_grad=requires_grad)
-        self.data = made.data
+        self.value = made.value
         self.grad = None
         self.requires_grad = requires_grad
         self.op = self.inputs = self.saved = self.params = self.tangent = self.origin = self.sweep_id = None
@@ -279,7 +319,7 @@ class Tensor:
     @classmethod
     def _leaf(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
         t = cls.__new__(cls)
-        t.data = data
+        t.value = data
         t.grad = None
         t.requires_grad = requires_grad
         t.op = t.inputs = t.saved = t.params = t.tangent = t.origin = t.sweep_id = None
@@ -288,20 +328,32 @@ class Tensor:
 
     # ------------------------------------------------------------------ array-like attributes
     @property
+    def data(self) -> np.ndarray:
+        """The values as a NumPy array (shared, not copied)."""
+        value = self.value
+        if value.__class__ is not ndarray:  # a 0-d result is kept as a NumPy scalar until asked for
+            value = self.value = _as_array(value)
+        return value
+
+    @data.setter
+    def data(self, values: Any) -> None:
+        self.value = values if values.__class__ is ndarray else np.asarray(values)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self.value.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.value.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self.value.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.value.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -390,44 +442,23 @@ class Tensor:
         return draw_graph(self)
 
     # ------------------------------------------------------------------ operators
-    def __add__(self, other: Any) -> Tensor:
-        return _rules.add(self, other)
-
     def __radd__(self, other: Any) -> Tensor:
         return _rules.add(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _rules.sub(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
         return _rules.sub(other, self)
 
-    def __mul__(self, other: Any) -> Tensor:
-        return _rules.mul(self, other)
-
     def __rmul__(self, other: Any) -> Tensor:
         return _rules.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _rules.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return _rules.div(other, self)
 
-    def __pow__(self, other: Any) -> Tensor:
-        return _rules.power(self, other)
-
     def __rpow__(self, other: Any) -> Tensor:
         return _rules.power(other, self)
 
-    def __matmul__(self, other: Any) -> Tensor:
-        return _rules.matmul(self, other)
-
     def __rmatmul__(self, other: Any) -> Tensor:
         return _rules.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return _rules.neg(self)
 
     def __pos__(self) -> Tensor:
         return self
@@ -437,6 +468,8 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         return _rules.getitem(self, index)
+
+    # The forward operators (+ - * / ** @, unary -) are the primitives themselves; see the end of this module.
 
     def _in_place(self, name: str, other: Any, numpy_op: Callable, graph_op: Callable) -> Tensor:
         other_requires = isinstance(other, Tensor) and other.requires_grad
@@ -602,13 +635,18 @@ class Tensor:
 
 
 def _value(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x.value if isinstance(x, Tensor) else x
 
 
 def value_of(x: Any) -> Any:
     """The NumPy value of a Tensor, or x itself: rules use it for constants such as masks."""
-    return x.data if isinstance(x, Tensor) else x
+    return x.value if isinstance(x, Tensor) else x
 
 
 from . import backward as _backward  # noqa: E402  (these modules use Tensor, defined above)
 from . import rules as _rules  # noqa: E402
+
+# Operators are the primitives themselves (Primitive.__get__ binds them like methods), which saves a Python
+# call on every operation; the reflected forms above swap the operands first.
+Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _rules.add, _rules.sub, _rules.mul
+Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__, Tensor.__neg__ = _rules.div, _rules.power, _rules.matmul, _rules.neg

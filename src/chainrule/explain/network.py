@@ -62,7 +62,7 @@ def sigma(name: str, z: np.ndarray) -> np.ndarray:
     return np.asarray(ENGINE_ACTIVATIONS[name](z), dtype=np.float64)
 
 
-def sigma_prime(name: str, z: np.ndarray) -> np.ndarray:
+def sigma_prime_of(name: str, z: np.ndarray) -> np.ndarray:
     """σ'(z) elementwise, by the engine: the gradient of Σ σ(z) with respect to z."""
     from chainrule.nn.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
     return np.asarray(cr.grad(lambda v: ENGINE_ACTIVATIONS[name](v).sum())(z), dtype=np.float64)
@@ -169,21 +169,21 @@ def backpropagate(W: list, b: list, activations: list, x: np.ndarray, t: np.ndar
     """BP1–BP4 and one step of gradient descent, layer by layer, exactly as the equations read."""
     L = len(W) - 1
     z, a = forward(W, b, activations, x)
-    sigma_prime_ = [None] + [sigma_prime(activations[l], z[l]) for l in range(1, L + 1)]
+    sigma_prime = [None] + [sigma_prime_of(activations[l], z[l]) for l in range(1, L + 1)]
     delta, dW, db = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
 
     nabla_a = cost.gradient(a[L], t)
-    delta[L] = nabla_a * sigma_prime_[L]                                         # (BP1)
+    delta[L] = nabla_a * sigma_prime[L]                                             # (BP1)
     for l in range(L - 1, 0, -1):
-        delta[l] = (W[l + 1].T @ delta[l + 1]) * sigma_prime_[l]                 # (BP2)
+        delta[l] = (W[l + 1].T @ delta[l + 1]) * sigma_prime[l]                     # (BP2)
     for l in range(1, L + 1):
-        db[l] = delta[l].sum(axis=1)                                             # (BP3), summed over examples
-        dW[l] = delta[l] @ a[l - 1].T                                            # (BP4), summed over examples
+        db[l] = delta[l].sum(axis=1)                                                # (BP3), summed over examples
+        dW[l] = delta[l] @ a[l - 1].T                                               # (BP4), summed over examples
 
-    W_new = [None] + [W[l] - lr * dW[l] for l in range(1, L + 1)]               # w ← w − η ∂C/∂w
+    W_new = [None] + [W[l] - lr * dW[l] for l in range(1, L + 1)]                   # w ← w − η ∂C/∂w
     b_new = [None] + [b[l] - lr * db[l] for l in range(1, L + 1)]
     _, a_after = forward(W_new, b_new, activations, x)
-    return Derivation(W, b, z, a, sigma_prime_, nabla_a, delta, dW, db, W_new, b_new,
+    return Derivation(W, b, z, a, sigma_prime, nabla_a, delta, dW, db, W_new, b_new,
                       cost.value(a[L], t), cost.value(a_after[L], t))
 
 
@@ -216,10 +216,17 @@ def _close(value: float, reference: float, tolerance: tuple[float, float]) -> bo
     return abs(value - reference) <= absolute + relative * abs(reference)
 
 
+_SUPERSCRIPT = dict(enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")) | {l: str(l) for l in range(10, 100)}
+
+
 def _engine_cost(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost) -> Any:
     """C computed by the engine through the model and chainrule.nn's cost (x and t are rows)."""
+    return _cost_of_output(model(cr.tensor(x)), t, cost)
+
+
+def _cost_of_output(y: Any, t: np.ndarray, cost: Cost) -> Any:
+    """chainrule.nn's version of the cost for outputs y (a Tensor) and targets t (rows)."""
     from chainrule.nn import functional as F
-    y = model(cr.tensor(x))
     if cost.name == "ce":
         return F.cross_entropy(y, t.argmax(axis=1))
     if cost.name == "half_sum":
@@ -350,9 +357,27 @@ class Explanation:
         }
 
     def graph(self) -> Any:
-        """The computational graph of the cost, drawn by chainrule.viz.graph.draw_graph."""
+        """The engine's graph of C for these examples, drawn by chainrule.viz.graph.draw_graph, with x, W^l, b^l,
+        z^l, a^l and C named as in the notation and every gradient filled in by `.backward()`."""
+        from chainrule.nn.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
         from chainrule.viz.graph import draw_graph
-        return draw_graph(_engine_cost(self.model, self.x, self.t, self.cost))
+        for parameter in self.model.parameters():
+            parameter.grad = None
+        a = cr.tensor(self.x, requires_grad=False)
+        names = {"x = a⁰": a}
+        for l, layer in enumerate(self.model.layers, start=1):
+            z = layer(a)
+            z.retain_grad()
+            a = ENGINE_ACTIVATIONS[self.activations[l]](z)
+            names.update({f"W{_SUPERSCRIPT[l]}": layer.weight, f"b{_SUPERSCRIPT[l]}": layer.bias,
+                          f"z{_SUPERSCRIPT[l]}": z})
+            if a is not z:
+                a.retain_grad()
+                names[f"a{_SUPERSCRIPT[l]}"] = a
+        C = _cost_of_output(a, self.t, self.cost)
+        C.backward(retain_graph=True)
+        names["C"] = C
+        return draw_graph(C, names=names, title=f"The cost C as the engine computed it ({self.cost.title})")
 
 
 def _as_rows(name: str, values: Any, width: int) -> tuple[np.ndarray, bool]:
@@ -372,10 +397,13 @@ def _as_rows(name: str, values: Any, width: int) -> tuple[np.ndarray, bool]:
 
 
 def _targets(t: Any, cost: Cost, n_L: int, N: int) -> np.ndarray:
-    """Targets as rows (N, n_L); a 1-D list of N labels (ce) or N numbers (one output) gives one per example."""
+    """Targets as rows (N, n_L); a 1-D list of N labels (ce) or N numbers (one output) gives one per example.
+
+    For ce, one example's target is a class label (a number) or a one-hot row of n_L numbers.
+    """
     values = np.asarray(t, dtype=object if not isinstance(t, np.ndarray) else None)
     if cost.name == "ce":
-        if values.ndim == 0 or (values.ndim == 1 and N > 1 and values.size == N):
+        if values.ndim == 0 or (values.ndim == 1 and values.size == N and (N > 1 or n_L > 1)):
             labels = np.array(t, dtype=np.float64).reshape(-1)
             if not np.all(np.equal(np.mod(labels, 1), 0)) or labels.min() < 0 or labels.max() >= n_L:
                 raise ValueError(f"explain: ce needs class labels in 0..{n_L - 1} or one-hot targets, got {t!r}")
@@ -479,7 +507,13 @@ def _matrix(value: Any, what: str, shape: tuple) -> np.ndarray:
 
 
 def problem_from_spec(spec: dict, where: str = "spec") -> Problem:
-    """Build the MLP and read x, t, loss, lr from a spec dict (format: see examples/two-two-two.json)."""
+    """Build the MLP and read x, t, loss, lr from a spec dict (format: see examples/two-two-two.json).
+
+    Keys: "activation" and "output_activation" (required: sigmoid, tanh, relu, leaky_relu, softplus, identity);
+    either "W" (one nested list (out, in) per layer) with "b" (one list per layer), or "sizes" with an optional
+    "seed"; "x" (one example as a list, or a batch as a list of lists) and "t" (targets, or class labels for
+    ce); optional "loss" (half_sum, mse, bce, ce; default half_sum), "lr" (default 0.5) and "title".
+    """
     from chainrule.nn import MLP
     if not isinstance(spec, dict):
         raise TypeError(f"{where}: expected a JSON object")
@@ -539,3 +573,30 @@ def load_spec(path: str | Path) -> Problem:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: not a readable JSON spec ({error})") from None
     return problem_from_spec(spec, str(path))
+
+
+def load_problem(path: str | Path) -> Problem:
+    """A JSON spec (``*.json``) with its example, or a model saved by chainrule.save (x and t left as None)."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        return load_spec(path)
+    from chainrule.io import load
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    return Problem(load(path), None, None)
+
+
+def random_problem(sizes: list, seed: int = 0, activation: str = "sigmoid", output_activation: str | None = None,
+                   loss: str = "half_sum", lr: float = 0.5) -> Problem:
+    """An MLP initialised from `seed`, with one example drawn from the same seed: x ~ U(−1, 1), t a class or
+    U(0, 1) targets (the output activation defaults to identity for ce and sigmoid otherwise)."""
+    from chainrule.nn import MLP
+    if output_activation is None:
+        output_activation = "identity" if loss == "ce" else "sigmoid"
+    rng = np.random.default_rng(seed)
+    model = MLP(list(sizes), activation=activation, output_activation=output_activation, rng=rng)
+    x = np.round(rng.uniform(-1, 1, size=model.sizes[0]), 2)
+    n_L = model.sizes[-1]
+    t = int(rng.integers(n_L)) if loss == "ce" else np.round(rng.uniform(0.05, 0.95, size=n_L), 2)
+    title = f"Back-propagation, step by step: a {'-'.join(map(str, model.sizes))} network (seed {seed})"
+    return Problem(model, x, t, loss, lr, title)

@@ -28,7 +28,7 @@ def _targets_like(name: str, y: Any, t: Any) -> np.ndarray:
     dtype = y.dtype if np.issubdtype(np.dtype(y.dtype), np.floating) else np.float64
     if t.shape == y_shape:
         return t.astype(dtype, copy=False)
-    if t.size == int(np.prod(y_shape)) and (len(y_shape) < 2 or y_shape[-1] == 1 or t.ndim == len(y_shape)):
+    if t.size == int(np.prod(y_shape)) and t.ndim != len(y_shape) and (len(y_shape) < 2 or y_shape[-1] == 1):
         return t.reshape(y_shape).astype(dtype, copy=False)
     if len(y_shape) == 2 and t.ndim == 1 and t.shape[0] == y_shape[0]:
         return one_hot(t, y_shape[1], name).astype(dtype, copy=False)

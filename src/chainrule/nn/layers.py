@@ -12,7 +12,7 @@ import numpy as np
 
 import chainrule as cr
 
-from .activations import ACTIVATIONS, LeakyReLU, Sigmoid, Softplus, Tanh, ReLU, Identity, get_activation
+from .activations import ACTIVATIONS, Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, get_activation
 from .init import as_generator, get_initialiser
 from .module import Module
 
@@ -145,7 +145,7 @@ class MLP(Module):
         """The number of weight layers."""
         return len(self.layers)
 
-    def activation_name(self, l: int) -> str:  # noqa: E741 (l is the layer index of the notation)
+    def activation_name(self, l: int) -> str:
         """The name of σ applied after layer l (1..L): the hidden activation, or the output one for l = L."""
         if not 1 <= l <= self.L:
             raise ValueError(f"MLP: layer index l must be in 1..{self.L}, got {l}")
@@ -155,7 +155,7 @@ class MLP(Module):
 
     def forward(self, x: Any) -> Any:
         a = x
-        for l, layer in enumerate(self.layers, start=1):  # noqa: E741
+        for l, layer in enumerate(self.layers, start=1):
             a = ACTIVATIONS[self.activation_name(l)](layer(a))
         return a
 

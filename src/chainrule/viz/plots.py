@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 import chainrule as cr
 
@@ -48,15 +49,15 @@ def plot_history(history: Any, path: str | os.PathLike, title: str = "Training",
     if losses.size and np.all(losses > 0) and losses.max() / losses.min() > 20:
         loss_axes.set_yscale("log")
     loss_axes.set(title=f"{loss_name} per epoch", xlabel="epoch", ylabel=loss_name)
-    accuracy_axes.set(title="accuracy per epoch", xlabel="epoch", ylabel="accuracy (%)", ylim=(-2, 102))
+    accuracy_title = "accuracy per epoch"
     if history.train_acc:
-        final = f"final: train {history.train_acc[-1]:.1%}"
-        if history.test_acc:
-            final += f", test {history.test_acc[-1]:.1%}"
-        accuracy_axes.text(0.98, 0.04, final, transform=accuracy_axes.transAxes, ha="right", va="bottom")
+        accuracy_title += f" (final: train {history.train_acc[-1]:.1%}"
+        accuracy_title += f", test {history.test_acc[-1]:.1%})" if history.test_acc else ")"
+    accuracy_axes.set(title=accuracy_title, xlabel="epoch", ylabel="accuracy (%)", ylim=(-2, 102))
     for axes in (loss_axes, accuracy_axes):
         axes.grid(alpha=0.3)
         axes.legend(loc="best")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         if len(epochs) > 1:
             axes.set_xlim(0, epochs[-1])
     figure.suptitle(title)
@@ -71,6 +72,10 @@ def _grid(X: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(xs, ys)
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+
+
 def plot_decision_boundary(model: Any, X: np.ndarray, y: np.ndarray, path: str | os.PathLike,
                            threshold: float = 0.5, title: str = "Decision regions", steps: int = 250) -> Path:
     """The classes the model assigns over the plane (shaded), its boundary, and the data points on top."""
@@ -83,13 +88,18 @@ def plot_decision_boundary(model: Any, X: np.ndarray, y: np.ndarray, path: str |
     output = np.asarray(output.data if isinstance(output, cr.Tensor) else output)
     figure = Figure(figsize=BOUNDARY_INCHES, layout="constrained")
     axes = figure.subplots()
-    classes = int(max(y.max() + 1, output.shape[1] if output.ndim == 2 else 2))
-    if output.ndim == 1 or output.shape[1] == 1:
-        score = output.reshape(grid_x.shape)
-        if threshold == 0.0:  # logits: show σ(z), the probability of class 1
-            score = 1.0 / (1.0 + np.exp(-np.clip(score, -500, 500)))
-        shading = axes.contourf(grid_x, grid_y, np.clip(score, 0, 1), levels=np.linspace(0, 1, 21),
-                                cmap="RdBu_r", alpha=0.55)
+    output = output.reshape(len(output), -1)
+    classes = int(max(y.max() + 1, output.shape[1], 2))
+    if output.shape[1] <= 2:
+        if output.shape[1] == 2:  # two scores: class 1 wins where z₁ − z₀ > 0 (softmax probability > ½)
+            score = _sigmoid(output[:, 1] - output[:, 0])
+        elif threshold == 0.0:  # one logit: show σ(z), the probability of class 1
+            score = _sigmoid(output[:, 0])
+        else:
+            score = output[:, 0]
+        score = score.reshape(grid_x.shape)
+        shading = axes.pcolormesh(grid_x, grid_y, np.clip(score, 0, 1), cmap="RdBu_r", vmin=0, vmax=1,
+                                  alpha=0.45, shading="auto", rasterized=True)
         colourbar = figure.colorbar(shading, ax=axes)
         colourbar.set_label("network output: probability of class 1")
         axes.contour(grid_x, grid_y, score, levels=[0.5], colors="black", linewidths=1.5)
@@ -98,17 +108,25 @@ def plot_decision_boundary(model: Any, X: np.ndarray, y: np.ndarray, path: str |
 
         regions = output.argmax(axis=1).reshape(grid_x.shape)
         palette = ListedColormap(CLASS_COLOURS[:classes])
-        axes.contourf(grid_x, grid_y, regions, levels=np.arange(classes + 1) - 0.5, cmap=palette, alpha=0.3)
-        axes.contour(grid_x, grid_y, regions, levels=np.arange(classes) + 0.5, colors="black", linewidths=1.0)
+        axes.pcolormesh(grid_x, grid_y, regions, cmap=palette, vmin=-0.5, vmax=classes - 0.5, alpha=0.3,
+                        shading="auto", rasterized=True)
+        for k in range(output.shape[1]):  # the edge of region k: where z_k equals the best other score
+            others = np.delete(output, k, axis=1).max(axis=1)
+            margin = (output[:, k] - others).reshape(grid_x.shape)
+            if margin.min() < 0 < margin.max():
+                axes.contour(grid_x, grid_y, margin, levels=[0.0], colors="black", linewidths=1.2)
     handles = []
+    size = 110 if len(y) <= 50 else 40 if len(y) <= 500 else 16
     for label in range(classes):
         chosen = y == label
         if chosen.any():
-            handles.append(axes.scatter(X[chosen, 0], X[chosen, 1], s=36, color=CLASS_COLOURS[label % 10],
-                                        edgecolors="white", linewidths=0.8, label=f"class {label} ({chosen.sum()})"))
+            handles.append(axes.scatter(X[chosen, 0], X[chosen, 1], s=size, color=CLASS_COLOURS[label % 10],
+                                        edgecolors="black", linewidths=0.7,
+                                        label=f"class {label} ({chosen.sum()} points)"))
     handles.append(Line2D([], [], color="black", linewidth=1.5, label="decision boundary"))
-    axes.legend(handles=handles, loc="upper right", framealpha=0.9, fontsize="small")
-    axes.set(title=title, xlabel="$x_1$", ylabel="$x_2$")
+    axes.legend(handles=handles, loc="best", framealpha=0.9, fontsize="small")
+    axes.set_title(title, fontsize="medium")
+    axes.set(xlabel="$x_1$", ylabel="$x_2$")
     axes.set_xlim(grid_x.min(), grid_x.max())
     axes.set_ylim(grid_y.min(), grid_y.max())
     return _save(figure, path)

@@ -235,6 +235,11 @@ def _mathml(node: object) -> str:
         return f'<mspace width="{node.width}em"></mspace>'
     if isinstance(node, Scripts):
         base = _mathml(node.base)
+        if isinstance(node.sup, Operator) and node.sup.text == "′":  # σ′: the prime glyph is raised already
+            base = f"<mrow>{base}<mo>′</mo></mrow>"
+            node = Scripts(node.base, node.sub, None)
+            if node.sub is None:
+                return base
         if node.sub is not None and node.sup is not None:
             return f"<msubsup>{base}{_mathml(node.sub)}{_mathml(node.sup)}</msubsup>"
         if node.sub is not None:
@@ -272,7 +277,9 @@ def _latex(node: object) -> str:
     if isinstance(node, Space):
         return "\\quad " if node.width >= 1 else "\\, "
     if isinstance(node, Scripts):
-        out = "{" + _latex(node.base) + "}"
+        out = _latex(node.base).strip()
+        if not isinstance(node.base, (Ident, Number, Operator)) or " " in out.strip():
+            out = "{" + out + "}"
         if node.sub is not None:
             out += "_{" + _latex(node.sub) + "}"
         if node.sup is not None:
@@ -306,6 +313,22 @@ def _needs_parentheses(node: object) -> bool:
     return isinstance(node, (Space, Fraction, Text))
 
 
+def _is_closing(node: object) -> bool:
+    """An operator that needs no space before it."""
+    return isinstance(node, (Operator, Space)) and (not isinstance(node, Operator) or node.text in "=+−·×⊙,)]")
+
+
+def _is_word(node: object) -> bool:
+    """A function name such as ln or softmax, set apart by spaces from its neighbours."""
+    return isinstance(node, Ident) and node.upright and len(node.text) > 1
+
+
+def _is_big_operator(node: object) -> bool:
+    """∑, with or without limits: the summand gets a space after it."""
+    base = node.base if isinstance(node, Scripts) else node
+    return isinstance(base, Operator) and base.text == "∑"
+
+
 def _script_text(node: object, table: dict[str, str], marker: str) -> str:
     plain = _text(node).replace(" ", "")
     if plain and all(char in table for char in plain):
@@ -319,9 +342,12 @@ def _text(node: object) -> str:
         for child in node.children:
             unary = (isinstance(child, Operator) and child.text == "−"
                      and (previous is None or isinstance(previous, Operator) and previous.text != ")"))
-            spaced = (isinstance(previous, Fraction) and not isinstance(child, Operator)
+            spaced = (isinstance(previous, Fraction) and not _is_closing(child)
                       or isinstance(child, Fraction) and previous is not None
-                      and not isinstance(previous, (Operator, Space)))
+                      and not isinstance(previous, (Operator, Space))
+                      or _is_big_operator(previous) and not _is_closing(child)
+                      or _is_word(previous) and not isinstance(child, Operator)
+                      or _is_word(child) and previous is not None and not isinstance(previous, (Operator, Space)))
             parts.append(("−" if unary else "") or (" " if spaced else "") + _text(child))
             previous = child
         return "".join(parts)

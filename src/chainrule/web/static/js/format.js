@@ -16,7 +16,7 @@ export function fmt(value, digits = 3) {
     text = String(Number(value.toPrecision(digits)));
     if (text.includes("e")) text = value.toFixed(Math.max(0, digits - 1 - Math.floor(Math.log10(magnitude))));
   }
-  return text.replace("-", MINUS);
+  return text.replaceAll("-", MINUS);
 }
 
 // Eight significant digits: enough to check by hand.
@@ -49,8 +49,4 @@ export function sumOfProducts(pairs, limit = 4) {
   const shown = pairs.slice(0, limit).map(([u, v]) => `${factor(u)} × ${factor(v)}`);
   if (pairs.length > limit) shown.push("…");
   return shown.join(" + ");
-}
-
-export function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }

@@ -3,11 +3,7 @@
 // Every value comes from the server (the engine); the page only writes it down.
 
 import { factor, fmt, full, partial, sumOfProducts, sym } from "./format.js";
-import { layerName } from "./view.js";
-
-const SIGMA_NAMES = {
-  sigmoid: "sigmoid", tanh: "tanh", relu: "ReLU", leaky_relu: "leaky ReLU", softplus: "softplus", identity: "identity",
-};
+import { SIGMA_NAMES, layerName } from "./view.js";
 
 function tag(kind, text) {
   return `<span class="tag ${kind}">${text}</span>`;
@@ -17,7 +13,9 @@ function line(kind, label, body) {
   return `<div class="formula">${tag(kind, label)}${body}</div>`;
 }
 
-function valuesTable(rows) {
+// The exact values (8 significant digits), only in the details card; the tooltip keeps to the formulas.
+function valuesTable(rows, withValues) {
+  if (!withValues) return "";
   const cells = rows.map(([name, quantity, value]) =>
     `<tr><td>${name}</td><td class="num" data-quantity="${quantity}" data-value="${value}">${full(value)}</td></tr>`);
   return `<table class="values">${cells.join("")}</table>`;
@@ -31,14 +29,14 @@ function deltaKnown(pass, l) {
   return (pass.phase === "backward" || pass.phase === "updated") && l >= pass.backward_layer;
 }
 
-export function neuronDetails(state, l, j) {
+export function neuronDetails(state, l, j, withValues = true) {
   const pass = state.pass;
   const J = j + 1;
   if (l === 0) {
     const x = state.example.x[j];
     return `<h3>Input ${sym("x", undefined, J)}</h3>` +
       line("fw", "input", `${sym("a", 0, J)} = ${sym("x", undefined, J)} = ${fmt(x, 4)}`) +
-      valuesTable([[sym("a", 0, J), "a", x]]);
+      valuesTable([[sym("a", 0, J), "a", x]], withValues);
   }
   const sigma = state.activations[l];
   let html = `<h3>Neuron ${J} of layer ${l} <span class="muted">(${layerName(state, l)}, σ = ${SIGMA_NAMES[sigma] || sigma})</span></h3>`;
@@ -71,10 +69,10 @@ export function neuronDetails(state, l, j) {
   } else if (pass.phase === "backward" || pass.phase === "updated") {
     html += '<p class="muted">δ not reached yet: keep pressing <b>Step backward</b>.</p>';
   }
-  return html + valuesTable(rows);
+  return html + valuesTable(rows, withValues);
 }
 
-export function edgeDetails(state, l, j, k) {
+export function edgeDetails(state, l, j, k, withValues = true) {
   const pass = state.pass;
   const J = j + 1, K = k + 1;
   const w = sym("w", l, `${J}${K}`);
@@ -84,7 +82,7 @@ export function edgeDetails(state, l, j, k) {
   if (pass.phase === "idle") {
     html += line("fw", "weight", `${w} = ${fmt(current, 4)}`);
     html += '<p class="muted">Step forward to send the example through this weight.</p>';
-    return html + valuesTable(rows);
+    return html + valuesTable(rows, withValues);
   }
   const used = pass.W[l][j][k];
   if (forwardKnown(pass, l)) {
@@ -112,5 +110,5 @@ export function edgeDetails(state, l, j, k) {
   } else if (pass.phase === "backward") {
     html += `<p class="muted">${partial(w)} is known once ${sym("δ", l)} is: keep pressing <b>Step backward</b>.</p>`;
   }
-  return html + valuesTable(rows);
+  return html + valuesTable(rows, withValues);
 }

@@ -3,7 +3,7 @@
 
 import { diverging, inkOn, maxAbs } from "./colors.js";
 import { fmt } from "./format.js";
-import { currentLayer, edgeQuantity, layerName, neuronQuantity } from "./view.js";
+import { SIGMA_NAMES, currentLayer, edgeQuantity, layerName, neuronQuantity } from "./view.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const WIDTH = 820;
@@ -33,6 +33,15 @@ function positions(sizes) {
   });
 }
 
+// A thin band around the edge from one neuron to the next: the area that answers the mouse.
+function band(from, to, half) {
+  const x1 = from.x + from.r, y1 = from.y, x2 = to.x - to.r, y2 = to.y;
+  const length = Math.hypot(x2 - x1, y2 - y1) || 1;
+  const nx = (-(y2 - y1) / length) * half, ny = ((x2 - x1) / length) * half;
+  return [[x1 + nx, y1 + ny], [x2 + nx, y2 + ny], [x2 - nx, y2 - ny], [x1 - nx, y1 - ny]]
+    .map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ");
+}
+
 // The scale of each kind of value among what is on show, so colours compare within one kind.
 function scales(state) {
   const sizes = state.sizes;
@@ -50,7 +59,7 @@ function scales(state) {
   return { a: maxAbs(shown.a), delta: maxAbs(shown.delta), w: maxAbs(shown.w), grad: maxAbs(shown.grad) };
 }
 
-export function neuronLabel(kind, l, j) {
+function neuronLabel(kind, l, j) {
   if (l === 0) return `x${script(j + 1, SUBSCRIPT)}`;
   const base = kind === "delta" ? "δ" : "a";
   return `${base}${script(l, SUPERSCRIPT)}${script(j + 1, SUBSCRIPT)}`;
@@ -66,9 +75,10 @@ export function drawNetwork(svg, state, handlers, selected) {
 
   const titles = el("g", {}, svg);
   sizes.forEach((_, l) => {
-    const title = el("text", { x: where[l][0].x, y: 18, class: "layer-title" }, titles);
-    const sigma = l === 0 ? "" : ` · ${state.activations[l]}`;
-    title.textContent = `layer ${l} (${layerName(state, l)}${sigma})`;
+    const title = el("text", { x: where[l][0].x, y: 14, class: "layer-title" }, titles);
+    el("tspan", { x: where[l][0].x, dy: 0 }, title).textContent = `layer ${l}`;
+    const sigma = l === 0 ? "" : `, σ = ${SIGMA_NAMES[state.activations[l]]}`;
+    el("tspan", { x: where[l][0].x, dy: 14 }, title).textContent = `${layerName(state, l)}${sigma}`;
     if (current && current.l === l) title.classList.add(current.direction === "forward" ? "active-f" : "active-b");
   });
 
@@ -82,6 +92,8 @@ export function drawNetwork(svg, state, handlers, selected) {
         const s = scale[q.kind];
         const strength = Math.min(1, Math.abs(q.value) / s);
         const d = `M ${from.x + from.r} ${from.y} L ${to.x - to.r} ${to.y}`;
+        const isSelected = selected && selected.type === "edge" && selected.l === l && selected.j === j && selected.k === k;
+        if (isSelected) el("path", { d, class: "edge-halo", "stroke-width": (8 + 5 * strength).toFixed(2) }, edges);
         const edge = el("path", {
           d, class: "edge", id: `edge-${l}-${j + 1}-${k + 1}`,
           stroke: diverging(q.value, s), "stroke-width": (0.8 + 5 * strength).toFixed(2),
@@ -89,10 +101,8 @@ export function drawNetwork(svg, state, handlers, selected) {
         }, edges);
         if (current && current.l === l) edge.classList.add(current.direction === "forward" ? "flow-forward" : "flow-backward");
         const target = { type: "edge", l, j, k };
-        if (selected && selected.type === "edge" && selected.l === l && selected.j === j && selected.k === k) {
-          edge.classList.add("selected");
-        }
-        const hit = el("path", { d, class: "edge-hit", "data-edge": `${l}-${j + 1}-${k + 1}` }, hits);
+        if (isSelected) edge.classList.add("selected");
+        const hit = el("polygon", { points: band(from, to, 5), class: "edge-hit", "data-edge": `${l}-${j + 1}-${k + 1}` }, hits);
         hit.addEventListener("mouseenter", (event) => handlers.hover(target, event));
         hit.addEventListener("mousemove", (event) => handlers.hover(target, event));
         hit.addEventListener("mouseleave", () => handlers.leave());
@@ -110,7 +120,7 @@ export function drawNetwork(svg, state, handlers, selected) {
       const group = el("g", { class: "neuron", id: `neuron-${l}-${j + 1}`, "data-kind": q.kind || "none" }, neurons);
       el("circle", { cx: x, cy: y, r, fill: q.kind ? diverging(q.value, s) : "#f3f4f6" }, group);
       if (q.kind) {
-        const value = el("text", { x, y, class: "value", fill: inkOn(q.value, s) }, group);
+        const value = el("text", { x, y, class: "value", fill: inkOn(q.value, s), "font-size": Math.max(8, Math.min(11, r * 0.5)).toFixed(1) }, group);
         value.textContent = fmt(q.value, 2);
       }
       const name = el("text", { x, y: y + r + 13, class: "name" }, group);

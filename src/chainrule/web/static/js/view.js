@@ -1,9 +1,9 @@
 // What each neuron and edge shows at the current point of the step-through, read from the server's
 // state: activations a^l in the forward phase, error terms δ^l and gradients ∂C/∂w in the backward phase.
 
-export function phaseOf(state) {
-  return state.pass.phase;
-}
+export const SIGMA_NAMES = {
+  sigmoid: "sigmoid", tanh: "tanh", relu: "ReLU", leaky_relu: "leaky ReLU", softplus: "softplus", identity: "identity",
+};
 
 // {kind: "a" | "delta" | null, value} for neuron j of layer l (0-based j).
 export function neuronQuantity(state, l, j) {

@@ -1,0 +1,567 @@
+"""The chain rule for one expression: parse it safely, split it into elementary steps, sweep forward and back.
+
+`explain_chain("exp(sin(x**2))", {"x": 0.7})` lists the steps with their values, the reverse sweep of adjoints
+and one forward-mode sweep per variable, all computed by chainrule's engine and checked by hand and against
+central finite differences. The parser reads Python syntax with `ast` and a whitelist; it never calls eval.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import chainrule as cr
+
+MAX_LENGTH = 300  # characters
+MAX_DEPTH = 30  # nesting of operations and parentheses
+MAX_STEPS = 120  # elementary steps after removing repeats
+
+
+class ExpressionError(ValueError):
+    """The text is not an expression that `chain` accepts (with the reason and what is allowed)."""
+
+
+# ------------------------------------------------------------------ the rules: one line per elementary function
+@dataclass(frozen=True)
+class FunctionRule:
+    """A one-argument function: its value, and its derivative as text and as a number (u: the argument)."""
+    compute: Callable  # chainrule's own function (works on Tensors and on plain numbers)
+    derivative_text: str  # with {u} for the argument
+    derivative: Callable[[float], float]
+
+
+def _sig(u: float) -> float:
+    return float(cr.sigmoid(np.float64(u)))
+
+
+FUNCTIONS: dict[str, FunctionRule] = {
+    "exp": FunctionRule(cr.exp, "exp({u})", math.exp),
+    "log": FunctionRule(cr.log, "1/{u}", lambda u: 1 / u),
+    "log1p": FunctionRule(cr.log1p, "1/(1 + {u})", lambda u: 1 / (1 + u)),
+    "expm1": FunctionRule(cr.expm1, "exp({u})", math.exp),
+    "sqrt": FunctionRule(cr.sqrt, "1/(2·sqrt({u}))", lambda u: 1 / (2 * math.sqrt(u))),
+    "square": FunctionRule(cr.square, "2·{u}", lambda u: 2 * u),
+    "sin": FunctionRule(cr.sin, "cos({u})", math.cos),
+    "cos": FunctionRule(cr.cos, "−sin({u})", lambda u: -math.sin(u)),
+    "tan": FunctionRule(cr.tan, "1 + tan({u})²", lambda u: 1 + math.tan(u) ** 2),
+    "tanh": FunctionRule(cr.tanh, "1 − tanh({u})²", lambda u: 1 - math.tanh(u) ** 2),
+    "sigmoid": FunctionRule(cr.sigmoid, "sigmoid({u})·(1 − sigmoid({u}))", lambda u: _sig(u) * (1 - _sig(u))),
+    "softplus": FunctionRule(cr.softplus, "sigmoid({u})", _sig),
+    "relu": FunctionRule(cr.relu, "(1 if {u} > 0 else 0)", lambda u: 1.0 if u > 0 else 0.0),
+    "abs": FunctionRule(cr.abs, "sign({u})", lambda u: float(np.sign(u))),
+}
+CONSTANTS = {"pi": math.pi}
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
+_SYMBOL = {"add": "+", "sub": "−", "mul": "·", "div": "/", "pow": "^"}
+ALLOWED = "operators + - * / ** and unary -, numbers, variables, and the functions " + ", ".join(FUNCTIONS)
+
+
+# ------------------------------------------------------------------ parsing: text → a small tree
+@dataclass(frozen=True)
+class Node:
+    """A node of the parsed expression: kind is 'var', 'const', an operator name or a function name."""
+    kind: str
+    args: tuple[Node, ...] = ()
+    name: str = ""  # the variable's name
+    value: float = 0.0  # the constant's value
+
+
+def parse_expression(text: str) -> Node:
+    """The expression tree of `text`, refusing anything outside the whitelist (never evaluates Python)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError("the expression is empty; write one such as exp(sin(x**2))")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    depth = deepest = 0
+    for char in text:  # checked before ast.parse, so that the parser itself never recurses deeply
+        depth += char in "([{"
+        depth -= char in ")]}"
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise ExpressionError(f"the expression nests {deepest} parentheses deep; the limit is {MAX_DEPTH}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ExpressionError(f"not a valid expression ({error.msg} at column {error.offset})") from None
+    return _convert(tree.body, 1)
+
+
+def _convert(node: ast.AST, depth: int) -> Node:
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"the expression nests more than {MAX_DEPTH} operations deep")
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ExpressionError(f"{value!r} is not a real number; only numbers, variables and {ALLOWED}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ExpressionError(f"the number {str(value)[:20]} is too large")
+        return Node("const", value=number)
+    if isinstance(node, ast.Name):
+        if node.id in CONSTANTS:
+            return Node("const", value=CONSTANTS[node.id])
+        if node.id in FUNCTIONS:
+            raise ExpressionError(f"'{node.id}' is a function: call it, e.g. {node.id}(x)")
+        if node.id.startswith("_"):
+            raise ExpressionError(f"variable names may not start with '_' ('{node.id}')")
+        return Node("var", name=node.id)
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINARY:
+            raise ExpressionError(f"operator '{_operator_text(node.op)}' is not allowed; allowed: {ALLOWED}")
+        return _fold(Node(_BINARY[type(node.op)], (_convert(node.left, depth + 1), _convert(node.right, depth + 1))))
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.UAdd):
+            return _convert(node.operand, depth + 1)
+        if isinstance(node.op, ast.USub):
+            return _fold(Node("neg", (_convert(node.operand, depth + 1),)))
+        raise ExpressionError(f"operator '{_operator_text(node.op)}' is not allowed; allowed: {ALLOWED}")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError(f"only plain function names can be called ('{ast.unparse(node.func)}' is not one);"
+                                  f" allowed: {', '.join(FUNCTIONS)}")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise ExpressionError(f"unknown function '{name}'; allowed: {', '.join(FUNCTIONS)}")
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            raise ExpressionError(f"{name}() takes exactly one argument, e.g. {name}(x)")
+        return _fold(Node(name, (_convert(node.args[0], depth + 1),)))
+    if isinstance(node, ast.Attribute):
+        raise ExpressionError(f"attribute access ('{ast.unparse(node)}') is not allowed; allowed: {ALLOWED}")
+    if isinstance(node, ast.Compare):
+        raise ExpressionError(f"comparisons are not allowed; allowed: {ALLOWED}")
+    raise ExpressionError(f"'{ast.unparse(node)[:40]}' ({type(node).__name__}) is not allowed; allowed: {ALLOWED}")
+
+
+def _operator_text(op: ast.AST) -> str:
+    return {ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
+            ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>", ast.Invert: "~", ast.Not: "not"}.get(
+        type(op), type(op).__name__)
+
+
+def _fold(node: Node) -> Node:
+    """A step whose arguments are all numbers is a number: compute it now (it has no derivative to show)."""
+    if all(a.kind == "const" for a in node.args):
+        with np.errstate(all="ignore"):
+            value = float(_apply(node.kind, [np.float64(a.value) for a in node.args]))
+        if not math.isfinite(value):
+            raise ExpressionError(f"the constant part {_describe(node)} is not a finite real number")
+        return Node("const", value=value)
+    return node
+
+
+def _apply(kind: str, args: list) -> object:
+    """One elementary operation, by chainrule's operators and functions (Tensors or numbers)."""
+    if kind in FUNCTIONS:
+        return FUNCTIONS[kind].compute(args[0])
+    a = args[0]
+    if kind == "neg":
+        return -a
+    b = args[1]
+    return {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
+            "pow": lambda: a ** b}[kind]()
+
+
+def _describe(node: Node) -> str:
+    if node.kind == "const":
+        return _num(node.value)
+    if node.kind == "var":
+        return node.name
+    if node.kind == "neg":
+        return f"−{_describe(node.args[0])}"
+    if node.kind in _SYMBOL:
+        return f"({_describe(node.args[0])} {_SYMBOL[node.kind]} {_describe(node.args[1])})"
+    return f"{node.kind}({_describe(node.args[0])})"
+
+
+def _num(value: float) -> str:
+    """A number with 8 significant digits, written plainly."""
+    text = f"{value:.8g}"
+    return text.replace("-", "−") if text.startswith("-") else text
+
+
+# ------------------------------------------------------------------ the elementary steps (a Wengert list)
+@dataclass
+class Partial:
+    """∂step/∂arg: which argument, the derivative as text, and its value at the point."""
+    arg: str
+    text: str
+    value: float
+
+
+@dataclass
+class Step:
+    """name = op(args): one elementary operation, its value, and its local partial derivatives."""
+    name: str
+    kind: str
+    args: tuple[str, ...]  # names of variables or earlier steps, or numbers written out
+    formula: str
+    value: float = math.nan
+    partials: list[Partial] = field(default_factory=list)
+
+
+@dataclass
+class ChainExplanation:
+    """The steps of one expression, its reverse sweep and its forward sweeps, every number checked."""
+    expression: str
+    point: dict[str, float]
+    steps: list[Step]
+    adjoints: dict[str, float]  # v̄ = ∂y/∂v for every step and variable
+    tangents: dict[str, dict[str, float]]  # tangents[x][v] = v̇ in the sweep seeded with ẋ = 1
+    gradient: dict[str, float]  # ∂y/∂x for each variable
+    finite_differences: dict[str, float]
+    step_size: dict[str, float]
+    root: cr.Tensor = field(repr=False)  # the engine's graph, kept so it can be drawn
+    names: dict[str, cr.Tensor] = field(repr=False)
+
+    @property
+    def variables(self) -> list[str]:
+        return list(self.point)
+
+    @property
+    def output(self) -> str:
+        return self.steps[-1].name
+
+    def agrees_with_finite_differences(self, rtol: float = 1e-6) -> dict[str, bool]:
+        """For each variable: |AD − FD| ≤ rtol·max(1, |AD|) (false at a kink such as relu at 0)."""
+        return {x: abs(self.gradient[x] - self.finite_differences[x]) <= rtol * max(1.0, abs(self.gradient[x]))
+                for x in self.point}
+
+    def graph(self) -> object:
+        """The engine's graph of this expression as a drawing, nodes named as in the steps."""
+        from ..viz.graph import draw_graph
+
+        return draw_graph(self.root, names=self.names)
+
+    def to_text(self) -> str:
+        """The explanation as plain text (Unicode), the way `chainrule chain` prints it."""
+        return _render_text(self)
+
+
+def _names_for(variables: list[str], count: int) -> tuple[str, str]:
+    """A prefix for intermediate steps and a name for the output that clash with no variable."""
+    taken = set(variables)
+    prefix = next((p for p in ("v", "u", "s", "h", "q") if not any(f"{p}{i}" in taken for i in range(1, count + 1))),
+                  None)
+    output = next((o for o in ("y", "f", "F", "out") if o not in taken), None)
+    if prefix is None or output is None:
+        raise ExpressionError("rename the variables: names such as v1, u1, s1, h1, q1, y, f are needed for the steps")
+    return prefix, output
+
+
+def elementary_steps(root: Node) -> tuple[list[str], list[Step]]:
+    """(variables in order of appearance, steps in evaluation order); a repeated sub-expression is one step."""
+    if root.kind == "const":
+        raise ExpressionError("the expression has no variable, so there is nothing to differentiate")
+    if root.kind == "var":
+        raise ExpressionError(f"the expression is just the variable '{root.name}' (its derivative is 1); "
+                              f"give one with at least one operation, e.g. sin({root.name})")
+    variables: list[str] = []
+    order: list[Node] = []
+    seen: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:  # post-order, iterative
+        node, done = stack.pop()
+        if node.kind == "var":
+            if node.name not in variables:
+                variables.append(node.name)
+            continue
+        if node.kind == "const" or node in seen:
+            continue
+        if done:
+            seen.add(node)
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args))
+    if len(order) > MAX_STEPS:
+        raise ExpressionError(f"the expression has {len(order)} elementary steps; the limit is {MAX_STEPS}")
+    prefix, output = _names_for(variables, len(order))
+    label: dict[Node, str] = {}
+    steps = []
+    for i, node in enumerate(order):
+        label[node] = output if node is order[-1] else f"{prefix}{i + 1}"
+        args = tuple(label[a] if a in label else (a.name if a.kind == "var" else _num(a.value)) for a in node.args)
+        steps.append(Step(label[node], node.kind, args, _formula(node.kind, args)))
+    return variables, steps
+
+
+def _formula(kind: str, args: tuple[str, ...]) -> str:
+    superscripts = {"2": "²", "3": "³"}
+    if kind == "pow" and args[1] in superscripts:
+        return f"{args[0]}{superscripts[args[1]]}"
+    if kind in _SYMBOL:
+        return f"{args[0]} {_SYMBOL[kind]} {args[1]}" if kind != "pow" else f"{args[0]}^{args[1]}"
+    if kind == "neg":
+        return f"−{args[0]}"
+    return f"{kind}({args[0]})"
+
+
+def _is_name(arg: str) -> bool:
+    return arg[:1].isalpha() or arg[:1] == "_"
+
+
+def _local_partials(step: Step, values: dict[str, float]) -> list[Partial]:
+    """∂step/∂arg for each argument that is a variable or a step: the rule's text and its value."""
+    def val(arg: str) -> float:
+        return values[arg] if _is_name(arg) else float(arg.replace("−", "-"))
+
+    kind, args = step.kind, step.args
+    if kind in FUNCTIONS:
+        rule = FUNCTIONS[kind]
+        return [Partial(args[0], rule.derivative_text.format(u=args[0]), rule.derivative(val(args[0])))]
+    if kind == "neg":
+        rules = [("−1", -1.0)]
+    else:
+        a, b = (val(x) for x in args)
+        na, nb = args
+        if kind == "add":
+            rules = [("1", 1.0), ("1", 1.0)]
+        elif kind == "sub":
+            rules = [("1", 1.0), ("−1", -1.0)]
+        elif kind == "mul":
+            rules = [(nb, b), (na, a)]
+        elif kind == "div":
+            rules = [(f"1/{nb}", 1 / b), (f"−{na}/{nb}²", -a / b ** 2)]
+        else:  # pow
+            rules = [(_power_rule_text(na, nb), b * a ** (b - 1) if b != 0 else 0.0),
+                     (f"ln({na})·{na}^{nb}", math.log(a) * a ** b if a > 0 else math.nan)]
+    return [Partial(arg, text, value) for arg, (text, value) in zip(args, rules) if _is_name(arg)]
+
+
+def _power_rule_text(base: str, exponent: str) -> str:
+    """d(a^b)/da = b·a^(b−1), simplified when b is a number."""
+    if _is_name(exponent):
+        return f"{exponent}·{base}^({exponent} − 1)"
+    b = float(exponent.replace("−", "-"))
+    if b == 2:
+        return f"2·{base}"
+    if b == 1:
+        return "1"
+    return f"{exponent}·{base}^{_num(b - 1)}"
+
+
+# ------------------------------------------------------------------ the sweeps
+def explain_chain(expression: str, at: Mapping[str, float]) -> ChainExplanation:
+    """Steps, adjoints v̄ = ∂y/∂v (one reverse sweep), tangents v̇ = ∂v/∂x (one forward sweep per x), checked."""
+    variables, steps = elementary_steps(parse_expression(expression))
+    point = _check_point(variables, at)
+
+    # forward pass with the engine, every step kept (retain_grad) so the reverse sweep's adjoints are visible
+    leaves = {x: cr.tensor(point[x], requires_grad=True) for x in variables}
+    tensors: dict[str, cr.Tensor] = dict(leaves)
+    with np.errstate(all="ignore"):  # a value that is not finite is reported below, by step
+        for step in steps:
+            result = _apply(step.kind, [tensors[a] if _is_name(a) else float(a.replace("−", "-")) for a in step.args])
+            tensors[step.name] = result.retain_grad()
+    values = {name: float(t.data) for name, t in tensors.items()}
+    for step in steps:
+        step.value = values[step.name]
+        if not math.isfinite(step.value):
+            raise ExpressionError(f"{step.name} = {step.formula} is {step.value} at {_point_text(point)}: "
+                                  "the expression is not a finite real number there")
+        step.partials = _local_partials(step, values)
+    root = tensors[steps[-1].name]
+    root.backward(retain_graph=True)  # keep the graph: it can still be drawn, with its gradients
+
+    adjoints = _reverse_sweep(steps, variables)
+    tangents = {x: _forward_sweep(steps, variables, x) for x in variables}
+    _check_against_engine(steps, variables, tensors, adjoints, tangents, point)
+
+    gradient = {x: adjoints[x] for x in variables}
+    differences, sizes = {}, {}
+    for x in variables:
+        h = 1e-5 * max(1.0, abs(point[x]))
+        plus, minus = dict(point), dict(point)
+        plus[x] += h
+        minus[x] -= h
+        differences[x] = (_evaluate(steps, plus) - _evaluate(steps, minus)) / (2 * h)
+        sizes[x] = h
+    names = {name: t for name, t in tensors.items()}
+    return ChainExplanation(expression.strip(), point, steps, adjoints, tangents, gradient, differences, sizes,
+                            root, names)
+
+
+def _check_point(variables: list[str], at: Mapping[str, float]) -> dict[str, float]:
+    missing = [x for x in variables if x not in at]
+    if missing:
+        raise ExpressionError(f"no value given for {', '.join(missing)}; add e.g. --at {missing[0]}=0.5")
+    extra = [x for x in at if x not in variables]
+    if extra:
+        raise ExpressionError(f"'{extra[0]}' has a value but does not appear in the expression "
+                              f"(its variables: {', '.join(variables)})")
+    point = {}
+    for x in variables:
+        try:
+            point[x] = float(at[x])
+        except (TypeError, ValueError):
+            raise ExpressionError(f"the value of {x} ({at[x]!r}) is not a number") from None
+        if not math.isfinite(point[x]):
+            raise ExpressionError(f"the value of {x} must be finite, got {at[x]}")
+    return point
+
+
+def _reverse_sweep(steps: list[Step], variables: list[str]) -> dict[str, float]:
+    """ȳ = 1, then for each step from the last to the first: ū += v̄ · ∂v/∂u for each argument u."""
+    adjoints = {step.name: 0.0 for step in steps} | {x: 0.0 for x in variables}
+    adjoints[steps[-1].name] = 1.0
+    for step in reversed(steps):
+        for p in step.partials:
+            adjoints[p.arg] += adjoints[step.name] * p.value
+    return adjoints
+
+
+def _forward_sweep(steps: list[Step], variables: list[str], seed: str) -> dict[str, float]:
+    """ẋ = 1 for the seeded variable (0 for the others), then v̇ = Σ ∂v/∂u · u̇ for each step in order."""
+    tangents = {x: float(x == seed) for x in variables}
+    for step in steps:
+        tangents[step.name] = sum(p.value * tangents[p.arg] for p in step.partials)
+    return tangents
+
+
+def _evaluate(steps: list[Step], point: Mapping[str, float]) -> float:
+    """y at another point, by the same steps on plain numbers (no graph)."""
+    values: dict[str, object] = {x: np.float64(v) for x, v in point.items()}
+    with np.errstate(all="ignore"):
+        for step in steps:
+            values[step.name] = _apply(step.kind, [values[a] if _is_name(a) else float(a.replace("−", "-"))
+                                                   for a in step.args])
+    return float(values[steps[-1].name])
+
+
+def _check_against_engine(steps: list[Step], variables: list[str], tensors: dict[str, cr.Tensor],
+                          adjoints: dict[str, float], tangents: dict[str, dict[str, float]],
+                          point: dict[str, float]) -> None:
+    """The hand sweeps must equal the engine's reverse mode (.grad) and forward mode (jvp); raise if not."""
+    for name, t in tensors.items():
+        engine = 0.0 if t.grad is None else float(t.grad.data)
+        if not math.isclose(engine, adjoints[name], rel_tol=1e-9, abs_tol=1e-12):
+            raise AssertionError(f"chain: the adjoint of {name} is {adjoints[name]} by hand but {engine} by the engine")
+
+    def all_steps(*xs: cr.Tensor) -> cr.Tensor:
+        values: dict[str, object] = dict(zip(variables, xs))
+        for step in steps:
+            values[step.name] = _apply(step.kind, [values[a] if _is_name(a) else float(a.replace("−", "-"))
+                                                   for a in step.args])
+        return cr.stack([values[s.name] * 1.0 for s in steps])
+
+    primals = tuple(np.float64(point[x]) for x in variables)
+    for x in variables:
+        seeds = tuple(np.float64(x == v) for v in variables)
+        _, engine_tangents = cr.jvp(all_steps, primals, seeds)
+        for step, engine in zip(steps, np.asarray(engine_tangents, dtype=float)):
+            if not math.isclose(float(engine), tangents[x][step.name], rel_tol=1e-9, abs_tol=1e-12):
+                raise AssertionError(f"chain: the tangent of {step.name} (seed {x}) is {tangents[x][step.name]} by "
+                                     f"hand but {engine} by the engine's jvp")
+
+
+def _point_text(point: Mapping[str, float]) -> str:
+    return ", ".join(f"{x} = {_num(v)}" for x, v in point.items())
+
+
+# ------------------------------------------------------------------ the printout
+BAR, DOT = "\u0304", "\u0307"  # combining macron (adjoint v̄) and dot above (tangent v̇)
+
+
+def _table(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def _bar(name: str) -> str:
+    return name[0] + BAR + name[1:]
+
+
+def _dot(name: str) -> str:
+    return name[0] + DOT + name[1:]
+
+
+def _render_text(e: ChainExplanation) -> str:
+    y = e.output
+    xs = e.variables
+    lines = [f"{y} = {e.expression}   at {_point_text(e.point)}", ""]
+    lines += [f"Legend: each step applies one elementary operation. Adjoint v̄ = ∂{y}/∂v: how much the output",
+              f"{y} changes per unit change of v (reverse mode). Tangent v̇ = ∂v/∂x: how much v changes per unit",
+              "change of the input x (forward mode).", ""]
+    lines.append("Forward pass: the elementary steps and their values")
+    rows = [(f"{x}", "", "=", _num(e.point[x]), "(input)") for x in xs]
+    rows += [(s.name, f"= {s.formula}", "=", _num(s.value), "") for s in e.steps]
+    lines += _table(rows)
+    lines += ["", f"Reverse mode: ONE sweep from {y} back to the inputs, reading the stored values above",
+              f"  {_bar(y)} = 1   (∂{y}/∂{y})"]
+    consumers: dict[str, list[tuple[Step, Partial]]] = {}
+    for s in e.steps:
+        for p in s.partials:
+            consumers.setdefault(p.arg, []).append((s, p))
+    rows = []
+    for name in [s.name for s in reversed(e.steps[:-1])] + xs:
+        uses = consumers.get(name, [])
+        if not uses:
+            rows.append((_bar(name), "= 0", f"({name} is not used)", ""))
+            continue
+        symbolic = " + ".join(f"{_bar(s.name)}·{_paren(p.text)}" for s, p in uses)
+        numeric = " + ".join(f"{_paren(_num(e.adjoints[s.name]))}·{_paren(_num(p.value))}" for s, p in uses)
+        rows.append((_bar(name), f"= {symbolic}", f"= {numeric}", f"= {_num(e.adjoints[name])}"))
+    lines += _table(rows)
+    lines.append("")
+    for x in xs:
+        others = ", ".join(f"{_dot(v)} = 0" for v in xs if v != x)
+        lines.append(f"Forward mode, sweep {xs.index(x) + 1} of {len(xs)}: seed {_dot(x)} = 1"
+                     + (f" ({others})" if others else "") + f", carry tangents forward to get ∂{y}/∂{x}")
+        rows = []
+        for s in e.steps:
+            if not s.partials:
+                continue
+            symbolic = " + ".join(f"{_paren(p.text)}·{_dot(p.arg)}" for p in s.partials)
+            numeric = " + ".join(f"{_paren(_num(p.value))}·{_paren(_num(e.tangents[x][p.arg]))}" for p in s.partials)
+            rows.append((_dot(s.name), f"= {symbolic}", f"= {numeric}", f"= {_num(e.tangents[x][s.name])}"))
+        lines += _table(rows)
+        lines.append("")
+    chain = _chain_product(e)
+    if chain:
+        lines += ["The chain rule read from the outside in (each factor is one step's local derivative):",
+                  f"  d{y}/d{xs[0]} = {chain}", ""]
+    lines.append("Result, checked")
+    agree = e.agrees_with_finite_differences()
+    rows = []
+    for x in xs:
+        mark = "agree" if agree[x] else "DISAGREE (a kink such as relu or abs at 0?)"
+        rows.append((f"∂{y}/∂{x} = {_num(e.gradient[x])}",
+                     f"reverse = forward = engine; central difference (h = {e.step_size[x]:.0e}):",
+                     _num(e.finite_differences[x]), mark))
+    lines += _table(rows)
+    n, k = len(xs), len(e.steps)
+    if n == 1:
+        lines += ["", (f"Cost: {k} elementary step{'s' if k > 1 else ''}. With one input both modes need one sweep. With n inputs, reverse "
+                  "mode still needs"), "one sweep for all n partial derivatives, forward mode one sweep per input."]
+    else:
+        lines += ["", (f"Cost: {n} inputs, {k} elementary steps. Reverse mode: 1 forward pass + 1 reverse sweep gave "
+                  f"all {n} partial derivatives."), (f"Forward mode needed {n} sweeps, one per input ({n}·{k} = {n * k} "
+                  "tangent steps). Many inputs (a network's weights) favour reverse mode.")]
+    return "\n".join(lines)
+
+
+def _paren(text: str) -> str:
+    """Parentheses around a factor that is a sum, a product, a quotient or negative, so a product reads right."""
+    if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
+        return text
+    return f"({text})" if any(c in text for c in " +−/·") else text
+
+
+def _chain_product(e: ChainExplanation) -> str:
+    """For a chain (each step uses exactly one earlier value): dy/dx as the product of local derivatives."""
+    if len(e.variables) != 1 or any(len(s.partials) != 1 for s in e.steps):
+        return ""
+    previous = e.variables[0]
+    for s in e.steps:
+        if s.partials[0].arg != previous:
+            return ""
+        previous = s.name
+    factors = [_paren(s.partials[0].text) for s in reversed(e.steps)]
+    numbers = [_paren(_num(s.partials[0].value)) for s in reversed(e.steps)]
+    return f"{' · '.join(factors)} = {' · '.join(numbers)} = {_num(e.gradient[e.variables[0]])}"

@@ -1,0 +1,7 @@
+"""Makes the repository's `benchmarks` package importable however pytest is started (it is not installed)."""
+import sys
+from pathlib import Path
+
+ROOT = str(Path(__file__).resolve().parents[2])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)

@@ -1,0 +1,113 @@
+"""Optimisers update parameters in place by their formulas (checked by hand and against torch.optim)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+
+
+def _quadratic_step(p: cr.Tensor, target: np.ndarray) -> None:
+    """Gradient of C = ½‖p − target‖² is p − target."""
+    cost = 0.5 * ((p - target) * (p - target)).sum()
+    cost.backward()
+
+
+def test_sgd_step_is_w_minus_lr_times_gradient_written_in_place() -> None:
+    p = cr.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    storage = p.data
+    _quadratic_step(p, np.zeros(3))
+    optim.SGD([p], lr=0.1).step()
+    np.testing.assert_allclose(p.data, [0.9, -1.8, 2.7])
+    assert p.data is storage  # updated in place, not replaced
+
+
+def test_zero_grad_clears_gradients_so_they_do_not_accumulate() -> None:
+    p = cr.tensor([1.0], requires_grad=True)
+    optimizer = optim.SGD([p], lr=0.1)
+    _quadratic_step(p, np.zeros(1))
+    optimizer.zero_grad()
+    assert p.grad is None
+
+
+def test_parameters_without_gradient_are_left_alone() -> None:
+    used, unused = cr.tensor([1.0], requires_grad=True), cr.tensor([5.0], requires_grad=True)
+    _quadratic_step(used, np.zeros(1))
+    optim.SGD([used, unused], lr=0.5, momentum=0.9).step()
+    assert unused.data[0] == 5.0 and used.data[0] == 0.5
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"momentum": 0.0}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True}, {"momentum": 0.5, "weight_decay": 0.1},
+     {"weight_decay": 0.01}],
+)
+def test_sgd_matches_torch_over_several_steps(torch, options) -> None:
+    _compare_with_torch(torch, lambda ps: optim.SGD(ps, lr=0.05, **options),
+                        lambda ps: torch.optim.SGD(ps, lr=0.05, **options))
+
+
+@pytest.mark.parametrize("options", [{}, {"betas": (0.8, 0.99), "eps": 1e-6}, {"weight_decay": 0.05}])
+def test_adam_matches_torch_over_several_steps(torch, options) -> None:
+    _compare_with_torch(torch, lambda ps: optim.Adam(ps, lr=0.01, **options),
+                        lambda ps: torch.optim.Adam(ps, lr=0.01, **options))
+
+
+def _compare_with_torch(torch, ours_factory, theirs_factory, steps: int = 6) -> None:
+    rng = np.random.default_rng(0)
+    model = nn.MLP([3, 4, 2], activation="tanh", rng=rng)
+    x, t = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    reference = [torch.tensor(p.data.copy(), requires_grad=True) for p in model.parameters()]
+    ours, theirs = ours_factory(model.parameters()), theirs_factory(reference)
+    for _ in range(steps):
+        ours.zero_grad()
+        nn.functional.mse(model(x), t).backward()
+        ours.step()
+        theirs.zero_grad()
+        W1, b1, W2, b2 = reference
+        output = torch.tanh(torch.tensor(x) @ W1.T + b1) @ W2.T + b2
+        torch.nn.functional.mse_loss(output, torch.tensor(t)).backward()
+        theirs.step()
+    for p, q in zip(model.parameters(), reference):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_float32_parameters_stay_float32_after_steps() -> None:
+    model = nn.MLP([2, 3, 1], dtype=np.float32, rng=0)
+    for optimizer in (optim.SGD(model.parameters(), lr=0.1, momentum=0.9), optim.Adam(model.parameters())):
+        nn.functional.mse(model(np.ones((2, 2), dtype=np.float32)), np.zeros((2, 1))).backward()
+        optimizer.step()
+        assert all(p.data.dtype == np.float32 for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [(lambda p: optim.SGD(p, lr=-1), "lr must be"), (lambda p: optim.SGD(p, lr=0.1, momentum=1.5), "momentum"),
+     (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "nesterov"), (lambda p: optim.Adam(p, betas=(0.9,)), "betas"),
+     (lambda p: optim.SGD([], lr=0.1), "no parameters")],
+)
+def test_bad_optimiser_settings_are_refused(factory, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        factory([cr.tensor([1.0], requires_grad=True)])
+
+
+def test_a_tensor_without_requires_grad_is_not_a_parameter() -> None:
+    with pytest.raises(TypeError, match="parameter 0"):
+        optim.SGD([cr.tensor([1.0])], lr=0.1)
+
+
+def test_step_schedule_multiplies_the_rate_by_gamma_every_step_size_epochs() -> None:
+    optimizer = optim.SGD([cr.tensor([1.0], requires_grad=True)], lr=1.0)
+    schedule = optim.StepLR(optimizer, step_size=2, gamma=0.5)
+    rates = [schedule.step() for _ in range(5)]
+    assert rates == [1.0, 0.5, 0.5, 0.25, 0.25]
+    assert optimizer.lr == 0.25
+
+
+def test_cosine_schedule_falls_from_the_base_rate_to_the_minimum() -> None:
+    optimizer = optim.Adam([cr.tensor([1.0], requires_grad=True)], lr=0.1)
+    schedule = optim.CosineLR(optimizer, total_epochs=4, min_lr=0.01)
+    rates = [schedule.step() for _ in range(6)]
+    expected = [0.01 + 0.5 * 0.09 * (1 + np.cos(np.pi * e / 4)) for e in (1, 2, 3, 4, 4, 4)]
+    np.testing.assert_allclose(rates, expected)
