@@ -228,16 +228,33 @@ def _setup_lines(records: list[dict], machine: dict, command: str, wall_s: float
     for r in records:
         walls = ", ".join(f"{k} {v['wall_s']:.0f} s" for k, v in r.get("sections", {}).items() if "wall_s" in v)
         lines.append(f"- Wall time with {r['threads']} thread(s): {walls or '–'}")
-    lines += ["", "| threads | environment | CPU affinity | BLAS / OpenMP pools (threadpoolctl, after imports) |",
-              "|---|---|---|---|"]
+    lines += ["", ("| threads | environment | CPU affinity | BLAS / OpenMP pools (threadpoolctl, after imports) | "
+              "GEMM probe GFLOP/s, start → end | load average, start → end |"), "|---|---|---|---|---|---|"]
     for r in records:
         setup = r.get("setup", {})
         env = ", ".join(f"{k}={v}" for k, v in (setup.get("env") or {}).items() if v)
         pools = "; ".join(f"{p.get('internal_api')} {p.get('version') or ''} threads={p.get('num_threads')}"
                           for p in r.get("blas", []))
+        probe, load = r.get("gemm_probe_gflops") or {}, r.get("load_average") or {}
         lines.append(f"| {r['threads']} | {env or setup.get('note', '–')} | {setup.get('affinity')} | "
-                     f"{pools or '–'} |")
+                     f"{pools or '–'} | {_num(probe.get('start'))} → {_num(probe.get('end'))} | "
+                     f"{_num(load.get('start'))} → {_num(load.get('end'))} |")
+    lines += [f"- **Warning:** {w}" for w in busy_warnings(records)]
     return lines
+
+
+def busy_warnings(records: list[dict]) -> list[str]:
+    """Signs that the machine was shared while measuring: a multi-threaded GEMM probe slower than the
+    single-threaded one (threads waiting for a busy core) makes that thread count's timings unreliable."""
+    probes = {r["threads"]: _get(r, "gemm_probe_gflops", "start") for r in records}
+    single = probes.get(1)
+    out = []
+    for threads, rate in sorted(probes.items()):
+        if threads > 1 and single and rate is not None and rate < single:
+            out.append(f"with {threads} threads the GEMM probe ran at {_num(rate)} GFLOP/s, below the "
+                       f"{_num(single)} of 1 thread: another process held a core, so the {threads}-thread "
+                       "timings are not trustworthy; rerun on a quiet machine.")
+    return out
 
 
 def render(records: list[dict], machine: dict, command: str, wall_s: float | None = None) -> str:

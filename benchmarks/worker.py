@@ -9,6 +9,7 @@ import argparse
 import datetime
 import gc
 import json
+import os
 import platform
 import sys
 import time
@@ -65,6 +66,7 @@ def collect(threads: int, sections: str, settings: Settings, libs: list[str] | N
         gc.collect()
         gc.freeze()
     log(f"libraries: {[a.name for a in adapters]}")
+    probe_start, load_start = gemm_probe(), os.getloadavg()[0]
     versions = {"python": platform.python_version()}
     for adapter in adapters:
         versions.update(adapter.versions())
@@ -77,9 +79,29 @@ def collect(threads: int, sections: str, settings: Settings, libs: list[str] | N
     except Exception as e:  # noqa: BLE001 -- keep what was measured, and say why it stopped
         record["error"] = f"{type(e).__name__}: {e}"
         traceback.print_exc()
+    record["gemm_probe_gflops"] = {"start": probe_start, "end": gemm_probe()}
+    record["load_average"] = {"start": load_start, "end": os.getloadavg()[0]}
     record["blas"] = blas_summary()
     record["wall_s"] = time.time() - started
     return record
+
+
+def gemm_probe(shape: tuple[int, int, int] = (128, 784, 256), calls: int = 50) -> float:
+    """GFLOP/s of NumPy's float32 GEMM (M, K, N) = D-ii's first layer, median of `calls`: a health check.
+
+    With more threads than idle cores, BLAS threads wait for each other and this collapses."""
+    import numpy as np
+
+    M, K, N = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((M, K), np.float32), rng.standard_normal((K, N), np.float32)
+    out = np.empty((M, N), np.float32)
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=out)
+        times.append(time.perf_counter() - t0)
+    return 2.0 * M * K * N / sorted(times)[calls // 2] / 1e9
 
 
 def _plain(value: object) -> object:

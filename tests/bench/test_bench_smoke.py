@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from benchmarks import run
 from benchmarks.reference import NumpyReference
-from benchmarks.report import FLOAT32_TOLERANCE, chainrule_dtypes, evaluate, render, targets
+from benchmarks.report import FLOAT32_TOLERANCE, busy_warnings, chainrule_dtypes, evaluate, render, targets
 from benchmarks.sections import TINY, relative_error
 from benchmarks.timing import Timing, paired_ratio, peak_memory
 from benchmarks.worker import collect
@@ -174,6 +174,15 @@ def test_report_lists_every_target_and_marks_one_over_its_limit_as_not_met(recor
     case = record["sections"]["D"]["cases"]["D-i"]
     shape = f"{'-'.join(map(str, case['sizes']))}, b{case['batch']}"
     assert f"| D-i: MLP step {shape} | ≤ 1.50× | 1.60× | **no** |" in render([worse], {}, "cmd")
+
+
+def test_a_two_thread_gemm_slower_than_one_thread_is_reported_as_a_busy_machine(record):
+    assert record["gemm_probe_gflops"]["start"] > 0
+    one, two = {"threads": 1, "gemm_probe_gflops": {"start": 90.0}}, {"threads": 2, "gemm_probe_gflops": {}}
+    two["gemm_probe_gflops"]["start"] = 40.0
+    assert len(busy_warnings([one, two])) == 1 and "2-thread timings" in busy_warnings([one, two])[0]
+    two["gemm_probe_gflops"]["start"] = 150.0
+    assert busy_warnings([one, two]) == []
 
 
 @pytest.mark.parametrize("argv", [["--threads", "0"], ["--threads", "one"], ["--sections", "BX"]])
