@@ -68,17 +68,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--libs", default="", help="only these libraries, e.g. numpy,chainrule,torch")
     parser.add_argument("--out", type=Path, default=None,
                         help="report file (default: benchmarks/RESULTS.md, or results/RESULTS-quick.md)")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: rewrite the report from the last run's results/*.json")
     args = parser.parse_args(argv)
     preset = "quick" if args.quick else "full"
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)
     out = args.out or (results_dir / "RESULTS-quick.md" if args.quick else HERE / "RESULTS.md")
+    run_path = results_dir / f"{preset}-run.json"
+    if args.render:
+        return _render_saved(run_path, out)
     command = "python -m benchmarks.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
 
     machine = machine_info()
     machine["started"] = _now()
     started = time.monotonic()
-    records, failed = [], []
+    paths, failed = [], []
     for threads in args.threads:
         json_path = results_dir / f"{preset}-t{threads}.json"
         json_path.unlink(missing_ok=True)
@@ -92,25 +97,35 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             failed.append(f"{threads} thread(s): worker ran past {WORKER_TIMEOUT_S[preset]} s")
         if json_path.exists():
-            records.append(json.loads(json_path.read_text()))
+            paths.append(json_path.name)
         else:
             failed.append(f"{threads} thread(s): worker wrote no results")
     machine["finished"] = _now()
     machine["load_end"] = "/".join(f"{x:.2f}" for x in os.getloadavg())
-    if not records:
-        print("benchmarks: no worker produced results: " + "; ".join(failed), file=sys.stderr)
-        return 1
+    run_path.write_text(json.dumps({"machine": machine, "command": command, "wall_s": time.monotonic() - started,
+                                    "records": paths, "failed": failed}, indent=1))
+    return _render_saved(run_path, out)
 
+
+def _render_saved(run_path: Path, out: Path) -> int:
+    """Write the report from a run's saved JSON files, print the target table; 1 when something failed."""
+    if not run_path.exists():
+        print(f"benchmarks: no saved run at {run_path}; run without --render first", file=sys.stderr)
+        return 1
+    run = json.loads(run_path.read_text())
+    records = [json.loads((run_path.parent / name).read_text()) for name in run["records"]]
+    if not records:
+        print("benchmarks: no worker produced results: " + "; ".join(run["failed"]), file=sys.stderr)
+        return 1
     from .report import render, targets_table
-    text = render(records, machine, command, time.monotonic() - started)
-    if failed:
-        text += "\n## Failures\n\n" + "\n".join(f"- {f}" for f in failed) + "\n"
+    text = render(records, run["machine"], run["command"], run["wall_s"])
+    if run["failed"]:
+        text += "\n## Failures\n\n" + "\n".join(f"- {f}" for f in run["failed"]) + "\n"
     out.write_text(text)
     lines, _ = targets_table(sorted(records, key=lambda r: r["threads"]))
     print("\n".join(lines))
-    print(f"\nwrote {out} ({time.monotonic() - started:.0f} s)")
-    return 0 if not failed and all(r.get("error") is None for r in records) else 1
-
+    print(f"\nwrote {out} (measured in {run['wall_s']:.0f} s)")
+    return 0 if not run["failed"] and all(r.get("error") is None for r in records) else 1
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -185,6 +185,19 @@ def test_a_two_thread_gemm_slower_than_one_thread_is_reported_as_a_busy_machine(
     assert busy_warnings([one, two]) == []
 
 
+def test_a_saved_run_renders_again_without_measuring(record, tmp_path):
+    import json
+
+    (tmp_path / "full-t1.json").write_text(json.dumps(record))
+    run_json = tmp_path / "full-run.json"
+    run_json.write_text(json.dumps({"machine": {"cpu": "test cpu"}, "command": "cmd", "wall_s": 1.0,
+                                    "records": ["full-t1.json"], "failed": ["2 thread(s): worker wrote no results"]}))
+    assert run._render_saved(run_json, tmp_path / "RESULTS.md") == 1      # a failed worker is not a success
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "## Targets of issue 5" in text and "test cpu" in text and "worker wrote no results" in text
+    assert run._render_saved(tmp_path / "missing.json", tmp_path / "other.md") == 1
+
+
 @pytest.mark.parametrize("argv", [["--threads", "0"], ["--threads", "one"], ["--sections", "BX"]])
 def test_run_rejects_bad_arguments_with_usage_status(argv, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -311,8 +311,10 @@ def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.nd
     if x.size == 0:
         return np.log(np.sum(_exp(x), axis=axis, keepdims=keepdims))
     m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(_exp(x - m), axis=axis, keepdims=True)) + m
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(_exp(x - m), axis=axis, keepdims=True))
+    out += m
     return out if keepdims else np.squeeze(out, axis=normalize_axes(axis, x.ndim))
 
 
@@ -449,7 +451,7 @@ matmul = Primitive("matmul", _matmul,
 
 
 def _linear(x: np.ndarray, W: np.ndarray, b: Any = None) -> np.ndarray:
-    if W.ndim != 2 or np.shape(x)[-1:] != W.shape[1:]:
+    if W.ndim != 2 or x.shape[-1:] != W.shape[1:]:
         raise ValueError(f"linear: input of shape {np.shape(x)} does not fit weights of shape {W.shape} "
                          f"(out, in): the input's last axis must be {W.shape[-1] if W.ndim else '?'}")
     y = np.matmul(x, W.T)
@@ -460,7 +462,10 @@ def _linear(x: np.ndarray, W: np.ndarray, b: Any = None) -> np.ndarray:
 
 def _rows(v: Any) -> Any:
     """v as a 2-D matrix with one row per example."""
-    return v.reshape(1, -1) if np.ndim(value_of(v)) == 1 else v.reshape(-1, np.shape(value_of(v))[-1])
+    ndim = v.ndim
+    if ndim == 2:
+        return v
+    return v.reshape(1, -1) if ndim == 1 else v.reshape(-1, v.shape[-1])
 
 
 linear = Primitive("linear", _linear,
@@ -492,12 +497,25 @@ def _one_hot(labels: np.ndarray, logits: Any) -> np.ndarray:
     return hot
 
 
+def _picked(z: np.ndarray, labels: np.ndarray) -> tuple:
+    """The index of each example's labelled class: z[_picked(z, labels)] = z_label per example."""
+    return (np.arange(len(labels)), labels) if z.ndim == 2 else (labels,)
+
+
 def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "mean") -> np.ndarray:
     """C = log Σ_c e^{z_c} − z_label per example, then reduced."""
     labels = _check_labels(logits, labels)
-    picked = np.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
-    losses = _logsumexp(logits, axis=-1) - picked
+    losses = _logsumexp(logits, axis=-1) - logits[_picked(logits, labels)]
     return _reduce_losses(losses, reduction, "softmax_cross_entropy")
+
+
+def _softmax_minus_one_hot(z: Any, labels: Any) -> Any:
+    """∂C/∂z of each example's cross-entropy: softmax(z) − onehot(label)."""
+    if isinstance(z, Tensor):
+        return softmax(z) - _one_hot(labels, z)
+    p = _softmax(z)
+    p[_picked(z, np.asarray(labels))] -= 1  # p is a fresh array: subtract the one-hot in place
+    return p
 
 
 def _reduce_losses(losses: np.ndarray, reduction: str, name: str) -> np.ndarray:
@@ -520,8 +538,7 @@ def _per_example(g: Any, logits: Any, reduction: str) -> Any:
 
 
 softmax_cross_entropy = Primitive("softmax_cross_entropy", _softmax_cross_entropy,
-    vjp=(lambda g, y, z, labels, reduction="mean":
-         _per_example(g, z, reduction) * (softmax(z) - _one_hot(labels, z)),
+    vjp=(lambda g, y, z, labels, reduction="mean": _per_example(g, z, reduction) * _softmax_minus_one_hot(z, labels),
          None),
     jvp=(lambda dz, y, z, labels, reduction="mean":
          _reduce_losses(np.sum((_softmax(z) - _one_hot(labels, z)) * dz, axis=-1), reduction, ""),
