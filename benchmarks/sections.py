@@ -89,7 +89,7 @@ def _prepare(adapters: list[Adapter], factory: str, spec: Any, calls: int,
             fn = getattr(adapter, factory)(spec)
         except NotImplementedError:
             continue
-        except Exception as e:  # noqa: BLE001 -- one library failing must not stop the others
+        except Exception as e:
             info[adapter.name] = {"error": f"building: {type(e).__name__}: {e}"[:300]}
             log(f"    {adapter.name}: {info[adapter.name]['error']}")
             continue
@@ -101,7 +101,7 @@ def _prepare(adapters: list[Adapter], factory: str, spec: Any, calls: int,
                     outs.append(fn())
                     if k == 0:
                         first = clock() - t0
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             info[adapter.name] = {"error": f"{type(e).__name__}: {e}"[:300]}
             log(f"    {adapter.name}: {info[adapter.name]['error']}")
             continue
@@ -203,7 +203,7 @@ def _phases(adapters: list[Adapter], spec: MLPSpec, settings: Settings) -> dict:
             candidates[adapter.name] = adapter.mlp_phases(spec)
         except NotImplementedError:
             continue
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             candidates[adapter.name] = _raiser(e)
     return interleave_phases(candidates, settings.phase_rounds, settings.phase_steps, settings.plan.block_s,
                              settings.plan.quiesce_s)
@@ -224,7 +224,7 @@ def _memory(adapters: list[Adapter], spec: MLPSpec, settings: Settings, log: Cal
             out[adapter.name] = peak_memory(lambda a=adapter: a.mlp_step(spec), settings.memory_steps)
         except NotImplementedError:
             continue
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             out[adapter.name] = {"error": f"{type(e).__name__}: {e}"[:300]}
             log(f"    memory {adapter.name}: {out[adapter.name]['error']}")
     ref = out.get(REFERENCE, {}).get("peak_bytes")
@@ -241,7 +241,7 @@ def _dtype_reports(adapters: list[Adapter], spec: MLPSpec) -> dict:
             out[adapter.name] = adapter.dtype_report(spec)
         except NotImplementedError:
             continue
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             out[adapter.name] = {"error": f"{type(e).__name__}: {e}"[:300]}
     return out
 

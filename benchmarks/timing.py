@@ -116,7 +116,7 @@ def interleave(candidates: dict[str, Callable[[], Any]], plan: RoundPlan,
                     t0 = clock()
                     fn()
                     times.append(clock() - t0)
-        except Exception as e:  # noqa: BLE001 -- CallTimeout or the library's own error
+        except Exception as e:
             timings[name].error = f"{type(e).__name__}: {e}"[:300]
             log(f"    {name}: warm-up failed: {timings[name].error}")
             continue
@@ -139,7 +139,7 @@ def interleave(candidates: dict[str, Callable[[], Any]], plan: RoundPlan,
                     t0 = clock()
                     fn()
                     block.append(clock() - t0)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 t.error = f"{type(e).__name__}: {e}"[:300]
                 continue
             spent[name] += sum(block)
@@ -172,7 +172,7 @@ def interleave_phases(candidates: dict[str, Callable[[], tuple[float, float, flo
             t0 = clock()
             candidates[name]()
             per_round[name] = int(min(max_steps_per_round, max(2, round(block_s / (clock() - t0)))))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             errors[name] = f"{type(e).__name__}: {e}"[:300]
     live = [n for n in names if n not in errors]
     for r in range(rounds):

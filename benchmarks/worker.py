@@ -76,7 +76,7 @@ def collect(threads: int, sections: str, settings: Settings, libs: list[str] | N
               "sections": {}, "error": None}
     try:
         record["sections"] = run_sections(adapters, sections, settings, log)
-    except Exception as e:  # noqa: BLE001 -- keep what was measured, and say why it stopped
+    except Exception as e:
         record["error"] = f"{type(e).__name__}: {e}"
         traceback.print_exc()
     record["gemm_probe_gflops"] = {"start": probe_start, "end": gemm_probe()}

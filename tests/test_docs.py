@@ -47,7 +47,7 @@ def test_every_code_block_runs_and_prints_what_the_page_shows(path, tmp_path, mo
         if kind == "python":
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
-                exec(compile(code, f"{path.name}:{line}", "exec"), namespace)  # noqa: S102 - running the docs is the point
+                exec(compile(code, f"{path.name}:{line}", "exec"), namespace)
             following = found[i + 1] if i + 1 < len(found) else None
             if following and following[0] == "text":
                 assert _lines(out.getvalue()) == _lines(following[1]), f"{path.name}:{line}: output differs"

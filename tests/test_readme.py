@@ -30,7 +30,7 @@ def test_readme_python_example_prints_the_chain_rule_derivative_and_weight_gradi
     out = io.StringIO()
     namespace: dict = {}
     with contextlib.redirect_stdout(out):
-        exec(compile(_blocks("python")[0], "README.md", "exec"), namespace)  # noqa: S102 - running the README
+        exec(compile(_blocks("python")[0], "README.md", "exec"), namespace)
     first_line = out.getvalue().splitlines()[0]
     assert float(first_line) == pytest.approx(1.9776558344802249, rel=1e-12)
     W1, W2 = namespace["W1"], namespace["W2"]

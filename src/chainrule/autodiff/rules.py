@@ -670,13 +670,13 @@ def outer(a: Any, b: Any) -> Any:
 _reshape_primitive, _transpose_primitive = reshape, transpose
 
 
-def reshape(x: Any, shape: Any) -> Any:  # noqa: F811 - the public form takes shape positionally
+def reshape(x: Any, shape: Any) -> Any:
     """The same values in a new shape (one entry may be -1)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return _reshape_primitive(x, shape=shape)
 
 
-def transpose(x: Any, axes: Any = None) -> Any:  # noqa: F811
+def transpose(x: Any, axes: Any = None) -> Any:
     """Permute the axes (reverse them when axes is None)."""
     return _transpose_primitive(x, axes=None if axes is None else tuple(axes))
 
@@ -684,12 +684,12 @@ def transpose(x: Any, axes: Any = None) -> Any:  # noqa: F811
 _broadcast_primitive, _getitem_primitive, _clip_primitive = broadcast_to, getitem, clip
 
 
-def broadcast_to(x: Any, shape: Any) -> Any:  # noqa: F811
+def broadcast_to(x: Any, shape: Any) -> Any:
     """x repeated along broadcast axes to `shape`."""
     return _broadcast_primitive(x, shape=tuple(np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),))
 
 
-def getitem(x: Any, index: Any) -> Any:  # noqa: F811
+def getitem(x: Any, index: Any) -> Any:
     """x[index]: ints, slices, None, ..., boolean masks and integer arrays (NumPy's indexing)."""
     if isinstance(index, Tensor):
         index = index.data
@@ -700,6 +700,6 @@ def getitem(x: Any, index: Any) -> Any:  # noqa: F811
     return _getitem_primitive(x, index=index)
 
 
-def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002, F811
+def clip(x: Any, min: Any = None, max: Any = None) -> Any:
     """x limited to [min, max]; the gradient passes where min ≤ x ≤ max."""
     return _clip_primitive(x, low=value_of(min), high=value_of(max))

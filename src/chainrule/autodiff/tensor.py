@@ -563,7 +563,7 @@ class Tensor:
     def sign(self) -> Tensor:
         return _rules.sign(self)
 
-    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - NumPy's names
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
         return _rules.clip(self, min, max)
 
     def maximum(self, other: Any) -> Tensor:
