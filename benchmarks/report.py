@@ -244,14 +244,17 @@ def _setup_lines(records: list[dict], machine: dict, command: str, wall_s: float
 
 
 def busy_warnings(records: list[dict]) -> list[str]:
-    """Signs that the machine was shared while measuring: a multi-threaded GEMM probe slower than the
-    single-threaded one (threads waiting for a busy core) makes that thread count's timings unreliable."""
-    probes = {r["threads"]: _get(r, "gemm_probe_gflops", "start") for r in records}
+    """Signs that the machine was shared while measuring: a multi-threaded GEMM probe (at the start or the
+    end of its worker) slower than the single-threaded one makes that thread count's timings unreliable."""
+    probes = {}
+    for r in records:
+        rates = [v for v in (_get(r, "gemm_probe_gflops") or {}).values() if v is not None]
+        probes[r["threads"]] = min(rates) if rates else None
     single = probes.get(1)
     out = []
     for threads, rate in sorted(probes.items()):
         if threads > 1 and single and rate is not None and rate < single:
-            out.append(f"with {threads} threads the GEMM probe ran at {_num(rate)} GFLOP/s, below the "
+            out.append(f"with {threads} threads the GEMM probe fell to {_num(rate)} GFLOP/s, below the "
                        f"{_num(single)} of 1 thread: another process held a core, so the {threads}-thread "
                        "timings are not trustworthy; rerun on a quiet machine.")
     return out

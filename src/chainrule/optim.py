@@ -1,12 +1,13 @@
 """Optimisers that apply w ← w − η·(update) to parameter Tensors in place, and learning-rate schedules.
 
 Shaped like `torch.optim` (`zero_grad()`, `step()`), with one learning rate `lr` per optimiser. Updates write
-into `p.data` through preallocated buffers, so a step allocates no new arrays.
+into `p.data` block by block through two small scratch buffers that stay in cache, so a step allocates no
+arrays and holds no parameter-sized scratch memory.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -19,6 +20,9 @@ def _check_rate(owner: str, name: str, value: float, upper: float | None = None)
         bound = f"in [0, {upper})" if upper is not None else "a finite number ≥ 0"
         raise ValueError(f"{owner}: {name} must be {bound}, got {value}")
     return value
+
+
+BLOCK = 1 << 14  # elements updated at a time: the scratch pieces stay in the processor's cache
 
 
 class Optimizer:
@@ -34,7 +38,23 @@ class Optimizer:
                 raise TypeError(f"{name}: parameter {index} is not a Tensor with requires_grad=True")
         self.lr = _check_rate(name, "lr", lr)
         self.initial_lr = self.lr
-        self._scratch = [np.empty_like(p.data) for p in self.params]
+        self._scratch: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _blocks(self, written: list[np.ndarray], read: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
+        """Matching flat pieces of the arrays to update (`written`, e.g. w and velocity) and of the gradient,
+        BLOCK elements at a time, followed by two scratch pieces of the same length."""
+        if not all(a.flags.c_contiguous for a in written):  # rare: update whole arrays, with temporaries
+            yield (*written, read, np.empty_like(written[0]), np.empty_like(written[0]))
+            return
+        dtype = written[0].dtype
+        if dtype not in self._scratch:
+            self._scratch[dtype] = (np.empty(BLOCK, dtype), np.empty(BLOCK, dtype))
+        first, second = self._scratch[dtype]
+        flats = [a.reshape(-1) for a in written] + [np.ravel(read)]
+        for lo in range(0, flats[0].size, BLOCK):
+            pieces = [f[lo:lo + BLOCK] for f in flats]
+            n = pieces[0].size
+            yield (*pieces, first[:n], second[:n])
 
     def zero_grad(self) -> None:
         """Forget the gradients (p.grad = None), so the next backward() starts from zero."""
@@ -63,7 +83,6 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         self.nesterov = bool(nesterov)
         self._velocity = [np.zeros_like(p.data) for p in self.params] if self.momentum else []
-        self._lookahead = [np.empty_like(p.data) for p in self.params] if self.nesterov else []
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
@@ -71,23 +90,25 @@ class SGD(Optimizer):
         for index, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g, scratch = p.grad.data, self._scratch[index]
-            if decay:  # g + λ w
-                np.multiply(p.data, decay, out=scratch)
-                np.add(scratch, g, out=scratch)
-                g = scratch
-            direction = g
-            if mu:
-                v = self._velocity[index]
-                np.multiply(v, mu, out=v)
-                np.add(v, g, out=v)
-                direction = v
-                if self.nesterov:  # g + μ v
-                    direction = self._lookahead[index]
-                    np.multiply(v, mu, out=direction)
-                    np.add(direction, g, out=direction)
-            np.multiply(direction, lr, out=scratch)
-            np.subtract(p.data, scratch, out=p.data)
+            written = [p.data, self._velocity[index]] if mu else [p.data]
+            for *state, g, s1, s2 in self._blocks(written, p.grad.data):
+                w = state[0]
+                if decay:  # g + λ w
+                    np.multiply(w, decay, out=s1)
+                    np.add(s1, g, out=s1)
+                    g = s1
+                direction = g
+                if mu:
+                    v = state[1]
+                    np.multiply(v, mu, out=v)
+                    np.add(v, g, out=v)
+                    direction = v
+                    if self.nesterov:  # g + μ v
+                        np.multiply(v, mu, out=s2)
+                        np.add(s2, g, out=s2)
+                        direction = s2
+                np.multiply(direction, lr, out=s2)
+                np.subtract(w, s2, out=w)
 
 
 class Adam(Optimizer):
@@ -117,25 +138,27 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         step_size = self.lr / (1.0 - beta1**self.steps)
         v_correction = math.sqrt(1.0 - beta2**self.steps)
-        for p, m, v, scratch in zip(self.params, self._m, self._v, self._scratch):
+        for p, m, v in zip(self.params, self._m, self._v):
             if p.grad is None:
                 continue
-            g = p.grad.data
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            np.multiply(m, beta1, out=m)
-            np.multiply(g, 1.0 - beta1, out=scratch)
-            np.add(m, scratch, out=m)
-            np.multiply(v, beta2, out=v)
-            np.multiply(g, g, out=scratch)
-            np.multiply(scratch, 1.0 - beta2, out=scratch)
-            np.add(v, scratch, out=v)
-            np.sqrt(v, out=scratch)
-            np.divide(scratch, v_correction, out=scratch)
-            np.add(scratch, self.eps, out=scratch)
-            np.divide(m, scratch, out=scratch)
-            np.multiply(scratch, step_size, out=scratch)
-            np.subtract(p.data, scratch, out=p.data)
+            for w, m_, v_, g, s1, s2 in self._blocks([p.data, m, v], p.grad.data):
+                if self.weight_decay:  # g + λ w
+                    np.multiply(w, self.weight_decay, out=s1)
+                    np.add(s1, g, out=s1)
+                    g = s1
+                np.multiply(m_, beta1, out=m_)
+                np.multiply(g, 1.0 - beta1, out=s2)
+                np.add(m_, s2, out=m_)
+                np.multiply(v_, beta2, out=v_)
+                np.multiply(g, g, out=s2)
+                np.multiply(s2, 1.0 - beta2, out=s2)
+                np.add(v_, s2, out=v_)
+                np.sqrt(v_, out=s2)
+                np.divide(s2, v_correction, out=s2)
+                np.add(s2, self.eps, out=s2)
+                np.divide(m_, s2, out=s2)
+                np.multiply(s2, step_size, out=s2)
+                np.subtract(w, s2, out=w)
 
 
 class _Schedule:

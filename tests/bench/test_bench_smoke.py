@@ -183,6 +183,8 @@ def test_a_two_thread_gemm_slower_than_one_thread_is_reported_as_a_busy_machine(
     assert len(busy_warnings([one, two])) == 1 and "2-thread timings" in busy_warnings([one, two])[0]
     two["gemm_probe_gflops"]["start"] = 150.0
     assert busy_warnings([one, two]) == []
+    two["gemm_probe_gflops"]["end"] = 2.0                      # collapsed during the run
+    assert len(busy_warnings([one, two])) == 1
 
 
 def test_a_saved_run_renders_again_without_measuring(record, tmp_path):

@@ -111,3 +111,43 @@ def test_cosine_schedule_falls_from_the_base_rate_to_the_minimum() -> None:
     rates = [schedule.step() for _ in range(6)]
     expected = [0.01 + 0.5 * 0.09 * (1 + np.cos(np.pi * e / 4)) for e in (1, 2, 3, 4, 4, 4)]
     np.testing.assert_allclose(rates, expected)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_sgd_updates_parameters_larger_than_one_block_exactly(layout) -> None:
+    from chainrule.optim import BLOCK
+
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((3, BLOCK // 2 + 7))  # spans several blocks, the last one partial
+    if layout == "transposed":
+        w0 = w0.T  # not C-contiguous: updated whole, still in place
+    g = rng.standard_normal(w0.shape)
+    p = cr.tensor(w0, requires_grad=True)
+    if layout == "transposed":
+        p.data = np.asarray(w0).T.copy().T
+    target = p.data
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)
+    expected, velocity = w0.copy(), np.zeros_like(w0)
+    for _ in range(3):
+        p.grad = cr.tensor(g)
+        opt.step()
+        decayed = g + 0.01 * expected
+        velocity = 0.9 * velocity + decayed
+        expected = expected - 0.1 * (decayed + 0.9 * velocity)
+    assert p.data is target
+    np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_adam_updates_parameters_larger_than_one_block_like_the_formula() -> None:
+    from chainrule.optim import BLOCK
+
+    rng = np.random.default_rng(4)
+    w0, g = rng.standard_normal(BLOCK + 5), rng.standard_normal(BLOCK + 5)
+    p = cr.tensor(w0, requires_grad=True)
+    opt = optim.Adam([p], lr=0.01, weight_decay=0.1)
+    p.grad = cr.tensor(g)
+    opt.step()
+    decayed = g + 0.1 * w0
+    m, v = 0.1 * decayed, 0.001 * decayed**2
+    expected = w0 - 0.01 * (m / 0.1) / (np.sqrt(v / 0.001) + 1e-8)
+    np.testing.assert_allclose(p.data, expected, rtol=1e-10, atol=1e-12)

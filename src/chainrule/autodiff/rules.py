@@ -9,6 +9,7 @@ rule sums over broadcast axes itself. Composite functions (std, stack, split, ..
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -34,23 +35,33 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(result)) if ndim else ()
 
 
+def _kept_shape(x: Any, axis: Any) -> tuple:
+    """x's shape with the reduced axes kept as size 1."""
+    shape = x.shape
+    if axis is None:
+        return (1,) * len(shape)
+    axes = normalize_axes(axis, len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
 def _kept(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """ḡ of a reduction reshaped with the reduced axes kept as size 1, so it broadcasts against x."""
-    if keepdims:
-        return g
-    axes = normalize_axes(axis, np.ndim(value_of(x)))
-    shape = tuple(1 if i in axes else n for i, n in enumerate(np.shape(value_of(x))))
-    return g.reshape(shape) if hasattr(g, "reshape") else np.reshape(g, shape)
+    return g if keepdims else g.reshape(_kept_shape(x, axis))
 
 
 def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """ḡ of a reduction broadcast back to x's shape."""
-    return broadcast_to(_kept(g, x, axis, keepdims), np.shape(value_of(x)))
+    if isinstance(g, Tensor):
+        return broadcast_to(_kept(g, x, axis, keepdims), x.shape)
+    return np.broadcast_to(g if keepdims else np.reshape(g, _kept_shape(x, axis)), x.shape)
 
 
 def _count(x: Any, axis: Any) -> int:
-    shape = np.shape(value_of(x))
-    return int(np.prod([shape[a] for a in normalize_axes(axis, len(shape))], dtype=np.int64))
+    """How many elements each result of a reduction over `axis` summarises."""
+    if axis is None:
+        return x.size
+    shape = x.shape
+    return math.prod(shape[a] for a in normalize_axes(axis, len(shape)))
 
 
 def _in_dtype(array: np.ndarray, like: Any) -> np.ndarray:
@@ -686,7 +697,7 @@ _broadcast_primitive, _getitem_primitive, _clip_primitive = broadcast_to, getite
 
 def broadcast_to(x: Any, shape: Any) -> Any:
     """x repeated along broadcast axes to `shape`."""
-    return _broadcast_primitive(x, shape=tuple(np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),))
+    return _broadcast_primitive(x, shape=(int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
 
 def getitem(x: Any, index: Any) -> Any:
