@@ -297,3 +297,23 @@ def test_topological_order_lists_inputs_before_the_tensors_made_from_them() -> N
     assert position[id(c)] == len(order) - 1
     assert position[id(x)] < position[id(a)] < position[id(b)] < position[id(c)]
     assert len(order) == len({id(t) for t in order})
+
+
+def test_modifying_a_saved_input_in_place_before_backward_raises_instead_of_a_wrong_gradient() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = cr.tensor([1.0, 2.0])
+    y = (w * c).sum()
+    c += 1  # the product saved c's old values for ∂y/∂w
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_modifying_an_input_in_place_after_backward_is_fine_and_gradients_use_the_old_values() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = cr.tensor([3.0, 4.0])
+    (w * c).sum().backward()
+    c += 1
+    np.testing.assert_array_equal(w.grad.data, [3.0, 4.0])
+    w.grad = None
+    (w * c).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [4.0, 5.0])

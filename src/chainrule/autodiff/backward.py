@@ -17,6 +17,10 @@ RELEASED = ("backward: this graph's saved values were already released by an ear
             "call backward(retain_graph=True) the first time to go through the graph twice")
 
 
+MODIFIED = ("backward: an input of shape {shape} to '{op}' was modified in place after '{op}' used it, so its "
+            "saved value is gone and the gradient would be wrong; modify a copy, or compute after the change")
+
+
 def topological_order(root: Tensor, differentiable_only: bool = False, stop_at: set | None = None) -> list[Tensor]:
     """Every Tensor the root was computed from, each after all of its inputs (the root last).
 
@@ -113,8 +117,13 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
                 y, args = node, inputs
             else:
                 y, args = node.value, node.saved
+            seq = node.seq
             for x, rule in zip(inputs, node.op.vjps):  # inputs past the rules are not differentiable
-                if rule is None or not isinstance(x, Tensor) or not x.requires_grad:
+                if not isinstance(x, Tensor):
+                    continue
+                if x.modified_at > seq:
+                    raise RuntimeError(MODIFIED.format(op=node.op.name, shape=x.shape))
+                if rule is None or not x.requires_grad:
                     continue
                 if relevant is not None and id(x) not in relevant:
                     continue

@@ -169,6 +169,7 @@ class Primitive:
             raise _same_kind(error, f"{self.name}: {message} (operand shapes {_describe(args)})") from None
         t = _new(Tensor)
         t.value = out
+        t.modified_at = -1
         state = mode.state
         if needs_grad and state & RECORDING:
             t.requires_grad = True
@@ -297,7 +298,7 @@ class Tensor:
     """An n-dimensional array that remembers how it was computed, so that gradients can flow back."""
 
     __slots__ = ("value", "grad", "requires_grad", "op", "inputs", "params", "tangent", "origin",
-                 "keep_grad", "saved", "seq", "sweep_grad", "sweep_id", "__weakref__")
+                 "keep_grad", "saved", "seq", "modified_at", "sweep_grad", "sweep_id", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to Tensor's reflected operators: `array * t` is a Tensor.
     __hash__ = object.__hash__  # identity hashing, although == compares values
 
@@ -315,6 +316,7 @@ class Tensor:
         self.requires_grad = requires_grad
         self.op = self.inputs = self.saved = self.params = self.tangent = self.origin = self.sweep_id = None
         self.keep_grad = False
+        self.modified_at = -1
 
     @classmethod
     def _leaf(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -324,6 +326,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t.op = t.inputs = t.saved = t.params = t.tangent = t.origin = t.sweep_id = None
         t.keep_grad = False
+        t.modified_at = -1
         return t
 
     # ------------------------------------------------------------------ array-like attributes
@@ -338,6 +341,7 @@ class Tensor:
     @data.setter
     def data(self, values: Any) -> None:
         self.value = values if values.__class__ is ndarray else np.asarray(values)
+        self.modified_at = next(_creation_order)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -481,6 +485,7 @@ class Tensor:
             return graph_op(self, other)  # out of place, so saved values stay intact
         numpy_op(self.data, other.data if isinstance(other, Tensor) else other, out=self.data,
                  casting="same_kind")
+        self.modified_at = next(_creation_order)  # graphs recorded before now hold stale values of it
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
