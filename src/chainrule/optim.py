@@ -38,11 +38,22 @@ class Optimizer:
                 raise TypeError(f"{name}: parameter {index} is not a Tensor with requires_grad=True")
         self.lr = _check_rate(name, "lr", lr)
         self.initial_lr = self.lr
-        self._scratch: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
+        self._scratch: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}  # shared by large parameters
+        self._small_scratch: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per small parameter
+
+    def _pieces(self, index: int, written: list[np.ndarray], read: np.ndarray) -> Iterable[tuple[np.ndarray, ...]]:
+        """Matching pieces of the arrays to update (`written`, e.g. w and velocity) and of the gradient, each
+        followed by two scratch arrays of the same shape: the whole parameter when it is small, else flat
+        blocks of BLOCK elements, so scratch memory never grows with the parameters."""
+        w = written[0]
+        if w.size <= BLOCK and w.flags.c_contiguous:
+            scratch = self._small_scratch.get(index)
+            if scratch is None or scratch[0].shape != w.shape or scratch[0].dtype != w.dtype:
+                scratch = self._small_scratch[index] = (np.empty_like(w), np.empty_like(w))
+            return ((*written, read, *scratch),)
+        return self._blocks(written, read)
 
     def _blocks(self, written: list[np.ndarray], read: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
-        """Matching flat pieces of the arrays to update (`written`, e.g. w and velocity) and of the gradient,
-        BLOCK elements at a time, followed by two scratch pieces of the same length."""
         if not all(a.flags.c_contiguous for a in written):  # rare: update whole arrays, with temporaries
             yield (*written, read, np.empty_like(written[0]), np.empty_like(written[0]))
             return
@@ -91,7 +102,7 @@ class SGD(Optimizer):
             if p.grad is None:
                 continue
             written = [p.data, self._velocity[index]] if mu else [p.data]
-            for *state, g, s1, s2 in self._blocks(written, p.grad.data):
+            for *state, g, s1, s2 in self._pieces(index, written, p.grad.data):
                 w = state[0]
                 if decay:  # g + λ w
                     np.multiply(w, decay, out=s1)
@@ -138,10 +149,10 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         step_size = self.lr / (1.0 - beta1**self.steps)
         v_correction = math.sqrt(1.0 - beta2**self.steps)
-        for p, m, v in zip(self.params, self._m, self._v):
+        for index, (p, m, v) in enumerate(zip(self.params, self._m, self._v)):
             if p.grad is None:
                 continue
-            for w, m_, v_, g, s1, s2 in self._blocks([p.data, m, v], p.grad.data):
+            for w, m_, v_, g, s1, s2 in self._pieces(index, [p.data, m, v], p.grad.data):
                 if self.weight_decay:  # g + λ w
                     np.multiply(w, self.weight_decay, out=s1)
                     np.add(s1, g, out=s1)

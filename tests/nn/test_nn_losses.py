@@ -81,7 +81,7 @@ def test_cross_entropy_is_stable_for_huge_logits_and_checks_labels() -> None:
     assert F.cross_entropy(logits, np.array([0, 1])).item() == pytest.approx(0.0)
     with pytest.raises(ValueError, match=r"labels must lie in 0..1"):
         F.cross_entropy(logits, np.array([0, 2]))
-    with pytest.raises(ValueError, match="2 rows of logits but 3 labels"):
+    with pytest.raises(ValueError, match="2 rows of logits but labels of shape .3,."):
         F.cross_entropy(logits, np.array([0, 1, 1]))
 
 

@@ -244,18 +244,36 @@ clip = Primitive("clip", lambda x, low, high: np.clip(x, low, high),
 
 
 # ---------------------------------------------------------------------------------------------- reductions
-def _checked(reduce: Any) -> Any:
-    def forward(x: np.ndarray, axis: Any = None, keepdims: bool = False, **kw: Any) -> np.ndarray:
-        normalize_axes(axis, x.ndim)
-        return reduce(x, axis=axis, keepdims=keepdims, **kw)
+def _as_values(x: Any) -> Any:
+    return x if isinstance(x, (np.ndarray, np.generic)) else np.asarray(x)
+
+
+def _reduction(method: str) -> Any:
+    """The forward of a reduction: NumPy's array method, after checking the axes."""
+    def forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        x = _as_values(x)
+        if axis is not None:
+            normalize_axes(axis, x.ndim)
+        return getattr(x, method)(axis=axis, keepdims=keepdims)
     return forward
 
 
-sum = Primitive("sum", _checked(np.sum),
+def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Σx / n over the axes (in x's floating dtype; integers give float64, as NumPy)."""
+    x = _as_values(x)
+    if axis is not None:
+        normalize_axes(axis, x.ndim)
+    total = x.sum(axis=axis, keepdims=keepdims)
+    if x.dtype.kind != "f":
+        total = total.astype(np.float64)
+    return total / _count(x, axis) if x.size else np.mean(x, axis=axis, keepdims=keepdims)
+
+
+sum = Primitive("sum", _reduction("sum"),
     vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims),),
     jvp=LINEAR)
 
-mean = Primitive("mean", _checked(np.mean),
+mean = Primitive("mean", _mean,
     vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims) / _count(x, axis),),
     jvp=LINEAR)
 
@@ -279,7 +297,7 @@ def _prod_vjp(g: Any, y: Any, x: Any, axis: Any = None, keepdims: bool = False) 
     return _spread(g, x, axis, keepdims) * _others_product(x, axis)
 
 
-prod = Primitive("prod", _checked(np.prod),
+prod = Primitive("prod", _reduction("prod"),
     vjp=(_prod_vjp,),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
          np.sum(dx * _others_product(x, axis), axis=axis, keepdims=keepdims),))
@@ -292,13 +310,13 @@ def _extreme_share(x: Any, y: Any, axis: Any, keepdims: bool) -> np.ndarray:
     return _in_dtype(hits / hits.sum(axis=axis, keepdims=True), x)
 
 
-max = Primitive("max", _checked(np.max),
+max = Primitive("max", _reduction("max"),
     vjp=(lambda g, y, x, axis=None, keepdims=False:
          _spread(g, x, axis, keepdims) * _extreme_share(x, y, axis, keepdims),),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
          np.sum(dx * _extreme_share(x, y, axis, keepdims), axis=axis, keepdims=keepdims),))
 
-min = Primitive("min", _checked(np.min),
+min = Primitive("min", _reduction("min"),
     vjp=max.vjps,
     jvp=max.jvps)
 
@@ -492,12 +510,16 @@ def _check_labels(logits: np.ndarray, labels: Any) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {labels.dtype}")
-    if logits.ndim not in (1, 2) or labels.shape != logits.shape[:-1]:
-        raise ValueError(f"softmax_cross_entropy: logits of shape {logits.shape} need labels of shape "
-                         f"{logits.shape[:-1]}, got {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[-1]):
-        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {logits.shape[-1]}), "
-                         f"got values from {labels.min()} to {labels.max()}")
+    if logits.ndim not in (1, 2):
+        raise ValueError(f"softmax_cross_entropy: logits must be (classes,) or (batch, classes), got {logits.shape}")
+    if labels.shape != logits.shape[:-1]:
+        rows = logits.shape[0] if logits.ndim == 2 else "1 row"
+        raise ValueError(f"softmax_cross_entropy: {rows} rows of logits but labels of shape {labels.shape} "
+                         f"({labels.size} labels); one integer label per row")
+    classes = logits.shape[-1]
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"softmax_cross_entropy: class labels must lie in 0..{classes - 1} for {classes} "
+                         f"outputs, got {labels.min()}..{labels.max()}")
     return labels
 
 
@@ -516,7 +538,13 @@ def _picked(z: np.ndarray, labels: np.ndarray) -> tuple:
 def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "mean") -> np.ndarray:
     """C = log Σ_c e^{z_c} − z_label per example, then reduced."""
     labels = _check_labels(logits, labels)
-    losses = _logsumexp(logits, axis=-1) - logits[_picked(logits, labels)]
+    top = logits.max(axis=-1, keepdims=True)
+    if not np.isfinite(top).all():
+        losses = _logsumexp(logits, axis=-1) - logits[_picked(logits, labels)]
+    else:  # log Σ e^{z − max} − (z_label − max): nothing overflows
+        shifted = logits - top
+        losses = np.log(_exp(shifted).sum(axis=-1))
+        losses -= shifted[_picked(logits, labels)]
     return _reduce_losses(losses, reduction, "softmax_cross_entropy")
 
 
@@ -531,9 +559,9 @@ def _softmax_minus_one_hot(z: Any, labels: Any) -> Any:
 
 def _reduce_losses(losses: np.ndarray, reduction: str, name: str) -> np.ndarray:
     if reduction == "mean":
-        return np.mean(losses)
+        return losses.sum() / losses.size if losses.size else np.mean(losses)
     if reduction == "sum":
-        return np.sum(losses)
+        return losses.sum()
     if reduction == "none":
         return losses
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

@@ -96,9 +96,9 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Any:
         raise ValueError(f"cross_entropy: logits must have shape (batch, classes), got {tuple(logits.shape)}")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; choose one of mean, sum, none")
-    labels = _class_labels("cross_entropy", labels, logits.shape[1])
-    if labels.shape[0] != logits.shape[0]:
-        raise ValueError(f"cross_entropy: {logits.shape[0]} rows of logits but {labels.shape[0]} labels")
+    labels = _values(labels)
+    if labels.dtype.kind not in "iu":  # whole numbers stored as floats; the primitive checks the rest
+        labels = _class_labels("cross_entropy", labels, logits.shape[1])
     return cr.softmax_cross_entropy(logits, labels, reduction=reduction)
 
 
