@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, enable_grad, mode, no_grad
+from .tensor import Tensor, enable_grad, mode, ndarray, no_grad
 
 RELEASED = ("backward: this graph's saved values were already released by an earlier backward(); "
             "call backward(retain_graph=True) the first time to go through the graph twice")
@@ -102,9 +102,13 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
         finals.append(root)
     else:
         queue.append((-root.seq, root))
+    following = None  # the next node, when it is the only one waiting (a chain): no heap needed
     with (enable_grad() if create_graph else no_grad()):
-        while queue:
-            node = heappop(queue)[1]
+        while queue or following is not None:
+            if following is not None:
+                node, following = following, None
+            else:
+                node = heappop(queue)[1]
             g = node.sweep_grad
             node.sweep_grad = None
             if node.keep_grad and target_ids is None:
@@ -129,10 +133,12 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
                     continue
                 gi = rule(g, y, *args, **params) if params else rule(g, y, *args)
                 xd = x.value
-                if gi.shape != xd.shape:
-                    gi = reduce_to_shape(gi, xd.shape)
-                if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
-                    gi = gi.astype(xd.dtype)
+                kind = gi.__class__
+                if kind is not xd.__class__ or kind is ndarray:  # two NumPy scalars of one class already agree
+                    if gi.shape != xd.shape:
+                        gi = reduce_to_shape(gi, xd.shape)
+                    if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
+                        gi = gi.astype(xd.dtype)
                 if anomaly:
                     _check_finite(node, next(i for i, v in enumerate(inputs) if v is x), gi)
                 if x.sweep_id is sweep:
@@ -143,7 +149,12 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
                     if not create_graph and (gi is g or gi.base is not None):
                         gi = gi.copy()  # a leaf's .grad must own its buffer: it is accumulated in place
                     finals.append(x)
+                elif following is None and not queue:
+                    following = x
                 else:
+                    if following is not None:
+                        heappush(queue, (-following.seq, following))
+                        following = None
                     heappush(queue, (-x.seq, x))
                 x.sweep_grad = gi
             if not retain_graph:
