@@ -497,9 +497,17 @@ def _rows(v: Any) -> Any:
     return v.reshape(1, -1) if ndim == 1 else v.reshape(-1, v.shape[-1])
 
 
+def _linear_vjp_W(g: Any, y: Any, x: Any, W: Any, b: Any = None) -> Any:
+    """∂C/∂W = Σ over examples of ḡ xᵀ, i.e. gᵀ x with one row per example."""
+    g, x = _rows(g), _rows(x)
+    if g.shape[0] == 1:
+        return g.T * x  # one example: an outer product, far cheaper than a matrix product of inner size 1
+    return g.T @ x
+
+
 linear = Primitive("linear", _linear,
     vjp=(lambda g, y, x, W, b=None: g @ W,
-         lambda g, y, x, W, b=None: _rows(g).T @ _rows(x),
+         _linear_vjp_W,
          lambda g, y, x, W, b=None: _rows(g).sum(axis=0)),
     jvp=(lambda dx, y, x, W, b=None: dx @ W.T,
          lambda dW, y, x, W, b=None: x @ dW.T,
@@ -548,12 +556,13 @@ def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "me
     return _reduce_losses(losses, reduction, "softmax_cross_entropy")
 
 
-def _softmax_minus_one_hot(z: Any, labels: Any) -> Any:
-    """∂C/∂z of each example's cross-entropy: softmax(z) − onehot(label)."""
+def _cross_entropy_vjp(g: Any, y: Any, z: Any, labels: Any, reduction: str = "mean") -> Any:
+    """∂C/∂z = ḡ of each example · (softmax(z) − onehot(label))."""
     if isinstance(z, Tensor):
-        return softmax(z) - _one_hot(labels, z)
-    p = _softmax(z)
-    p[_picked(z, np.asarray(labels))] -= 1  # p is a fresh array: subtract the one-hot in place
+        return _per_example(g, z, reduction) * (softmax(z) - _one_hot(labels, z))
+    p = _softmax(z)  # a fresh array: subtract the one-hot and scale in place
+    p[_picked(z, np.asarray(labels))] -= 1
+    p *= _per_example(g, z, reduction)
     return p
 
 
@@ -572,13 +581,12 @@ def _per_example(g: Any, logits: Any, reduction: str) -> Any:
     if reduction == "none":
         return expand_dims(g, -1)
     if reduction == "mean":
-        return g / builtins.max(1, np.size(value_of(logits)) // np.shape(value_of(logits))[-1])
+        return g / builtins.max(1, logits.size // logits.shape[-1])
     return g
 
 
 softmax_cross_entropy = Primitive("softmax_cross_entropy", _softmax_cross_entropy,
-    vjp=(lambda g, y, z, labels, reduction="mean": _per_example(g, z, reduction) * _softmax_minus_one_hot(z, labels),
-         None),
+    vjp=(_cross_entropy_vjp, None),
     jvp=(lambda dz, y, z, labels, reduction="mean":
          _reduce_losses(np.sum((_softmax(z) - _one_hot(labels, z)) * dz, axis=-1), reduction, ""),
          None))
