@@ -39,20 +39,27 @@ class Optimizer:
         self.lr = _check_rate(name, "lr", lr)
         self.initial_lr = self.lr
         self._scratch: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}  # two BLOCK-sized buffers per dtype
+        self._views: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # their reshaped starts, per small shape
 
     def _pieces(self, written: list[np.ndarray], read: np.ndarray) -> Iterable[tuple[np.ndarray, ...]]:
         """Matching pieces of the arrays to update (`written`, e.g. w and velocity) and of the gradient, each
         followed by two scratch arrays of the same shape: the whole parameter when it has at most BLOCK
         elements, else flat blocks of BLOCK elements. Scratch memory is 2·BLOCK elements in all."""
         w = written[0]
-        if not all(a.flags.c_contiguous for a in written):  # rare: update whole arrays, with temporaries
-            return ((*written, read, np.empty_like(w), np.empty_like(w)),)
+        for a in written:
+            if not a.flags.c_contiguous:  # rare: update whole arrays, with temporaries
+                return ((*written, read, np.empty_like(w), np.empty_like(w)),)
+        key = (w.shape, w.dtype)
+        views = self._views.get(key)
+        if views is not None:  # a small parameter: its scratch views were made before
+            return ((*written, read, *views),)
         if w.dtype not in self._scratch:
             self._scratch[w.dtype] = (np.empty(BLOCK, w.dtype), np.empty(BLOCK, w.dtype))
         first, second = self._scratch[w.dtype]
         n = w.size
         if n <= BLOCK:
-            return ((*written, read, first[:n].reshape(w.shape), second[:n].reshape(w.shape)),)
+            views = self._views[key] = (first[:n].reshape(w.shape), second[:n].reshape(w.shape))
+            return ((*written, read, *views),)
         return self._blocks(written, read, first, second)
 
     @staticmethod

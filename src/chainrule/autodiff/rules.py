@@ -355,8 +355,10 @@ logsumexp = Primitive("logsumexp", _logsumexp,
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    e = _exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    """e^(x − max x) / Σ e^(x − max x): nothing overflows."""
+    e = _exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
