@@ -1,7 +1,7 @@
 """Forward mode: tangents carried alongside values in one sweep, building no reverse graph.
 
 Each primitive's jvp rules turn its inputs' tangents ẋ into the output's tangent ẏ as the forward pass
-runs (tensor.apply does the per-operation step); this module starts and ends such a sweep.
+runs (Primitive.__call__ does the per-operation step); this module starts and ends such a sweep.
 """
 from __future__ import annotations
 
