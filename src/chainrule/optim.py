@@ -101,29 +101,39 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
-        lr, mu, decay = self.lr, self.momentum, self.weight_decay
+        mu = self.momentum
         for index, p in enumerate(self.params):
-            if p.grad is None:
+            grad = p.grad
+            if grad is None:
                 continue
-            written = [p.data, self._velocity[index]] if mu else [p.data]
-            for *state, g, s1, s2 in self._pieces(written, p.grad.data):
-                w = state[0]
-                if decay:  # g + λ w
-                    np.multiply(w, decay, out=s1)
-                    np.add(s1, g, out=s1)
-                    g = s1
-                direction = g
-                if mu:
-                    v = state[1]
-                    np.multiply(v, mu, out=v)
-                    np.add(v, g, out=v)
-                    direction = v
-                    if self.nesterov:  # g + μ v
-                        np.multiply(v, mu, out=s2)
-                        np.add(s2, g, out=s2)
-                        direction = s2
-                np.multiply(direction, lr, out=s2)
-                np.subtract(w, s2, out=w)
+            w, g = p.data, grad.data
+            v = self._velocity[index] if mu else None
+            views = self._views.get((w.shape, w.dtype))
+            if views is not None and w.flags.c_contiguous:  # the common case: a small parameter, seen before
+                self._update(w, v, g, *views)
+                continue
+            written = [w, v] if mu else [w]
+            for *state, g_piece, s1, s2 in self._pieces(written, g):
+                self._update(state[0], state[1] if mu else None, g_piece, s1, s2)
+
+    def _update(self, w: np.ndarray, v: np.ndarray | None, g: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> None:
+        """w ← w − η·direction for one piece, in place, using s1 and s2 as scratch."""
+        if self.weight_decay:  # g + λ w
+            np.multiply(w, self.weight_decay, out=s1)
+            np.add(s1, g, out=s1)
+            g = s1
+        direction = g
+        if v is not None:
+            mu = self.momentum
+            np.multiply(v, mu, out=v)
+            np.add(v, g, out=v)
+            direction = v
+            if self.nesterov:  # g + μ v
+                np.multiply(v, mu, out=s2)
+                np.add(s2, g, out=s2)
+                direction = s2
+        np.multiply(direction, self.lr, out=s2)
+        np.subtract(w, s2, out=w)
 
 
 class Adam(Optimizer):
