@@ -162,7 +162,7 @@ class Primitive:
             return self.forward(*args, **params)
         try:
             out = self.forward(*raw, **params) if params else self.forward(*raw)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, IndexError) as error:
             message = str(error)
             if message.startswith(self.name + ":"):
                 raise
@@ -211,7 +211,10 @@ def _same_kind(error: Exception, message: str) -> Exception:
     try:
         return type(error)(message)
     except TypeError:
-        return (ValueError if isinstance(error, ValueError) else TypeError)(message)
+        for kind in (ValueError, IndexError, TypeError):
+            if isinstance(error, kind):
+                return kind(message)
+        raise
 
 
 def _describe(args: Sequence) -> str:
