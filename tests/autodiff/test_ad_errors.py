@@ -147,3 +147,9 @@ def test_binary_op_with_a_non_numeric_operand_is_a_type_error_naming_the_op(name
     t = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match=rf"^{name}: "):
         op(t)
+
+
+def test_an_index_out_of_range_is_an_index_error_naming_getitem_and_the_shape() -> None:
+    t = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(IndexError, match=r"^getitem: .*\(3,\)"):
+        t[10]
