@@ -5,7 +5,7 @@ operation that produces NaN or inf (forward or backward) raise, naming the opera
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -65,4 +65,4 @@ class detect_anomaly:
         mode.anomaly = self._previous
 
 
-__all__: Sequence[str] = ["GradcheckError", "gradcheck", "detect_anomaly"]
+__all__ = ["GradcheckError", "detect_anomaly", "gradcheck"]

@@ -14,7 +14,7 @@ import numpy as np
 from . import rules
 from .backward import gradients
 from .forward import forward_sweep
-from .tensor import Tensor, enable_grad, mode
+from .tensor import Tensor, enable_grad, mode, value_of
 
 
 def _is_traced(x: Any) -> bool:
@@ -153,12 +153,12 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "rev") -
             out, pull = vjp(of_chosen, *[args[i] for i in nums])
             out_shape = np.shape(out.data if isinstance(out, Tensor) else out)
             rows = [pull(e) for e in _basis(out_shape, np.result_type(out.data if isinstance(out, Tensor) else out))]
-            result = [_stack([r[j] for r in rows], out_shape + np.shape(_value(args[i])))
+            result = [_stack([r[j] for r in rows], out_shape + np.shape(value_of(args[i])))
                       for j, i in enumerate(nums)]
         else:
             result = []
             for i in nums:
-                x = np.asarray(_value(args[i]))
+                x = np.asarray(value_of(args[i]))
                 x = x if x.dtype.kind == "f" else x.astype(np.float64)
                 columns, out_shape = [], ()
                 for e in _basis(x.shape, x.dtype):
@@ -175,10 +175,6 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "rev") -
     return jacobian_f
 
 
-def _value(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
 def hessian(f: Callable, argnums: int = 0) -> Callable:
     """x ↦ ∇²f(x) for a scalar-valued f: the Jacobian of the gradient (reverse over reverse)."""
     return jacobian(grad(f, argnums), argnums, mode="rev")
@@ -186,7 +182,7 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:
     """∇²f(x) v without forming the Hessian: the gradient of ⟨∇f(x), v⟩."""
-    v = np.asarray(_value(v))
+    v = np.asarray(value_of(v))
 
     def directional(x_: Any) -> Any:
         return (grad(f)(x_) * v).sum()

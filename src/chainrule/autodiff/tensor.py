@@ -505,22 +505,22 @@ class Tensor:
 
     # comparisons give plain boolean arrays: they have no derivative
     def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _value(other)
+        return self.data < value_of(other)
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _value(other)
+        return self.data <= value_of(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _value(other)
+        return self.data > value_of(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _value(other)
+        return self.data >= value_of(other)
 
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data == _value(other)
+        return self.data == value_of(other)
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data != _value(other)
+        return self.data != value_of(other)
 
     # ------------------------------------------------------------------ methods mirroring the functions
     def exp(self) -> Tensor:
@@ -640,10 +640,6 @@ class Tensor:
 
     def dot(self, other: Any) -> Tensor:
         return _rules.dot(self, other)
-
-
-def _value(x: Any) -> Any:
-    return x.value if isinstance(x, Tensor) else x
 
 
 def value_of(x: Any) -> Any:
