@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,25 @@ def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """ḡ of a reduction broadcast back to x's shape."""
     if isinstance(g, Tensor):
         return broadcast_to(_kept(g, x, axis, keepdims), x.shape)
-    return np.broadcast_to(g if keepdims else np.reshape(g, _kept_shape(x, axis)), x.shape)
+    return _repeated(np.asarray(g), x.shape if axis is None else _kept_shape(x, axis), x.shape)
+
+
+def _repeated(g: np.ndarray, kept_shape: tuple, shape: tuple) -> np.ndarray:
+    """g (of kept_shape, its reduced axes of size 1) repeated along those axes to `shape`: a read-only view.
+
+    Made directly with zero strides: np.broadcast_to gives the same view but costs several times more,
+    which matters because every loss ends in a reduction.
+    """
+    if g.size == 1:
+        strides = (0,) * len(shape)
+    elif g.flags.c_contiguous:
+        g = g.reshape(kept_shape)
+        strides = tuple(0 if n == 1 else stride for n, stride in zip(kept_shape, g.strides))
+    else:
+        return np.broadcast_to(g.reshape(kept_shape), shape)
+    view = np.ndarray(shape, g.dtype, g, 0, strides)
+    view.flags.writeable = False
+    return view
 
 
 def _count(x: Any, axis: Any) -> int:
@@ -69,37 +88,37 @@ def _in_dtype(array: np.ndarray, like: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- arithmetic
-add = Primitive("add", np.add,
+add = Primitive("add", operator.add,
     vjp=(lambda g, y, a, b: g,
          lambda g, y, a, b: g),
     jvp=(lambda da, y, a, b: da,
          lambda db, y, a, b: db))
 
-sub = Primitive("sub", np.subtract,
+sub = Primitive("sub", operator.sub,
     vjp=(lambda g, y, a, b: g,
          lambda g, y, a, b: -g),
     jvp=(lambda da, y, a, b: da,
          lambda db, y, a, b: -db))
 
-mul = Primitive("mul", np.multiply,
+mul = Primitive("mul", operator.mul,
     vjp=(lambda g, y, a, b: g * b,
          lambda g, y, a, b: g * a),
     jvp=(lambda da, y, a, b: da * b,
          lambda db, y, a, b: a * db))
 
-div = Primitive("div", np.true_divide,
+div = Primitive("div", operator.truediv,
     vjp=(lambda g, y, a, b: g / b,
          lambda g, y, a, b: -g * y / b),
     jvp=(lambda da, y, a, b: da / b,
          lambda db, y, a, b: -db * y / b))
 
-power = Primitive("pow", np.power,
+power = Primitive("pow", operator.pow,
     vjp=(lambda g, y, a, b: g * b * a ** (b - 1),
          lambda g, y, a, b: g * log(a) * y),
     jvp=(lambda da, y, a, b: da * b * a ** (b - 1),
          lambda db, y, a, b: db * log(a) * y))
 
-neg = Primitive("neg", np.negative,
+neg = Primitive("neg", operator.neg,
     vjp=(lambda g, y, x: -g,),
     jvp=LINEAR)
 
@@ -274,7 +293,7 @@ sum = Primitive("sum", _reduction("sum"),
     jvp=LINEAR)
 
 mean = Primitive("mean", _mean,
-    vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims) / _count(x, axis),),
+    vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g / _count(x, axis), x, axis, keepdims),),
     jvp=LINEAR)
 
 

@@ -10,7 +10,6 @@ import itertools
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from types import MethodType
 from typing import Any
 
 import numpy as np
@@ -163,44 +162,26 @@ class Primitive:
         try:
             out = self.forward(*raw, **params) if params else self.forward(*raw)
         except (ValueError, TypeError, IndexError) as error:
-            message = str(error)
-            if message.startswith(self.name + ":"):
-                raise
-            raise _same_kind(error, f"{self.name}: {message} (operand shapes {_describe(args)})") from None
-        t = _new(Tensor)
-        t.value = out
-        t.modified_at = -1
-        state = mode.state
-        if needs_grad and state & RECORDING:
-            t.requires_grad = True
-            t.op = self
-            t.inputs = args
-            t.saved = raw
-            t.params = params or None
-            t.seq = next(_creation_order)
-            t.sweep_id = None
-            t.keep_grad = False
-        else:
-            t.requires_grad = False
-            t.op = t.inputs = None
-        if state & WATCHING:
-            self._watch(t, args, raw, params)
-        return t
+            raise self._named(error, args) from None
+        return _result(self, out, args, raw, params or None, needs_grad)
 
-    def _watch(self, t: Tensor, args: tuple, raw: list, params: dict) -> None:
+    def _named(self, error: Exception, args: Sequence) -> Exception:
+        """A forward's error, its message led by the primitive's name and followed by the operand shapes."""
+        message = str(error)
+        if message.startswith(self.name + ":"):
+            return error
+        return _same_kind(error, f"{self.name}: {message} (operand shapes {_describe(args)})")
+
+    def _watch(self, t: Tensor, args: tuple, raw: list, params: dict | None) -> None:
         """The slow path: push forward-mode tangents, or check for NaN/inf under detect_anomaly."""
         if mode.forward_depth:
-            _push_tangent(self, t, args, raw, params)
+            _push_tangent(self, t, args, raw, params or {})
         if mode.anomaly:
             t.origin = user_frame()
             if not np.all(np.isfinite(t.data)):
                 raise FloatingPointError(
                     f"detect_anomaly: the forward of '{self.name}' produced {_bad_values(t.data)} "
                     f"(operand shapes {_describe(args)}), at {t.origin}")
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        """As a class attribute of Tensor (an operator such as __mul__), bind like a method: t * u = mul(t, u)."""
-        return self if instance is None else MethodType(self, instance)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -222,11 +203,59 @@ def _describe(args: Sequence) -> str:
 
 
 _new = object.__new__
-_UNSET_DEFAULTS = {"grad": None, "tangent": None, "origin": None, "keep_grad": False, "saved": None,
-                   "params": None, "seq": -1, "sweep_grad": None, "sweep_id": None}
 _creation_order = itertools.count()  # a node's number: its consumers always have larger ones
 
 
+def _result(prim: Primitive, out: Any, args: tuple, raw: list, params: dict | None, needs_grad: bool) -> Tensor:
+    """The Tensor holding prim's output; it records the node (prim, inputs, saved values) when gradients are
+    recorded and some input requires grad."""
+    t = _new(Tensor)
+    t.value = out
+    t.grad = t.tangent = t.origin = t.sweep_grad = t.sweep_id = None
+    t.keep_grad = False
+    t.modified_at = -1
+    state = mode.state
+    if needs_grad and state & RECORDING:
+        t.requires_grad = True
+        t.op = prim
+        t.inputs = args
+        t.saved = raw
+        t.params = params
+        t.seq = next(_creation_order)
+    else:
+        t.requires_grad = False
+        t.op = t.inputs = t.saved = t.params = None
+        t.seq = -1
+    if state & WATCHING:
+        prim._watch(t, args, raw, params)
+    return t
+
+
+def operator_method(prim: Primitive, reflected: bool = False) -> Callable:
+    """prim as a Tensor operator: t ∘ u = prim(t, u), or u ∘ t = prim(u, t) when reflected (as __rmul__).
+
+    The same as calling prim, in one plain Python function (no argument loop, no keyword dictionary), because
+    the operators are the engine's most frequent calls.
+    """
+    forward = prim.forward
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        if isinstance(other, Tensor):
+            other_raw, other_grad = other.value, other.requires_grad
+        else:
+            other_raw, other_grad = other, False
+        if reflected:
+            args, raw = (other, self), [other_raw, self.value]
+        else:
+            args, raw = (self, other), [self.value, other_raw]
+        try:
+            out = forward(*raw)
+        except (ValueError, TypeError, IndexError) as error:
+            raise prim._named(error, args) from None
+        return _result(prim, out, args, raw, None, self.requires_grad or other_grad)
+
+    method.__name__ = f"__r{prim.name}__" if reflected else f"__{prim.name}__"
+    return method
 def _as_array(value: Any) -> np.ndarray:
     """A forward result as an ndarray (NumPy returns scalars for 0-d results)."""
     try:
@@ -288,13 +317,15 @@ def _check_dtype(array: np.ndarray, requires_grad: bool) -> np.ndarray:
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf Tensor holding a copy of `data` (NumPy's dtype rules; integers become float64 if
-    `requires_grad`)."""
+    `requires_grad`). A 0-d value is held as a NumPy scalar until `.data` is asked for, as results are:
+    NumPy's arithmetic on scalars is many times faster than on 0-d arrays."""
     if isinstance(data, Tensor):
         data = data.data
     array = np.array(data, dtype=dtype)
     if requires_grad and dtype is None and array.dtype.kind in "biu":
         array = array.astype(np.float64)
-    return Tensor._leaf(_check_dtype(array, requires_grad), requires_grad)
+    _check_dtype(array, requires_grad)
+    return Tensor._leaf(array[()] if array.ndim == 0 else array, requires_grad)
 
 
 class Tensor:
@@ -305,21 +336,15 @@ class Tensor:
     __array_ufunc__ = None  # NumPy defers to Tensor's reflected operators: `array * t` is a Tensor.
     __hash__ = object.__hash__  # identity hashing, although == compares values
 
-    def __getattr__(self, name: str) -> Any:
-        """Defaults for the attributes that a new result leaves unset (setting them all is slower)."""
-        try:
-            return _UNSET_DEFAULTS[name]
-        except KeyError:
-            raise AttributeError(f"'Tensor' object has no attribute '{name}'") from None
-
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False):
         made = tensor(data, dtype=dtype, requires_grad=requires_grad)
         self.value = made.value
         self.grad = None
         self.requires_grad = requires_grad
-        self.op = self.inputs = self.saved = self.params = self.tangent = self.origin = self.sweep_id = None
+        self.op = self.inputs = self.saved = self.params = self.tangent = self.origin = self.sweep_grad = None
+        self.sweep_id = None
         self.keep_grad = False
-        self.modified_at = -1
+        self.modified_at = self.seq = -1
 
     @classmethod
     def _leaf(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -327,9 +352,9 @@ class Tensor:
         t.value = data
         t.grad = None
         t.requires_grad = requires_grad
-        t.op = t.inputs = t.saved = t.params = t.tangent = t.origin = t.sweep_id = None
+        t.op = t.inputs = t.saved = t.params = t.tangent = t.origin = t.sweep_grad = t.sweep_id = None
         t.keep_grad = False
-        t.modified_at = -1
+        t.modified_at = t.seq = -1
         return t
 
     # ------------------------------------------------------------------ array-like attributes
@@ -449,23 +474,9 @@ class Tensor:
         return draw_graph(self)
 
     # ------------------------------------------------------------------ operators
-    def __radd__(self, other: Any) -> Tensor:
-        return _rules.add(other, self)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _rules.sub(other, self)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _rules.mul(other, self)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _rules.div(other, self)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return _rules.power(other, self)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _rules.matmul(other, self)
+    # (+, -, *, /, **, @ and their reflected forms are set below the class, from the rule table)
+    def __neg__(self) -> Tensor:
+        return _rules.neg(self)
 
     def __pos__(self) -> Tensor:
         return self
@@ -650,7 +661,9 @@ def value_of(x: Any) -> Any:
 from . import backward as _backward  # noqa: E402  (these modules use Tensor, defined above)
 from . import rules as _rules  # noqa: E402
 
-# Operators are the primitives themselves (Primitive.__get__ binds them like methods), which saves a Python
-# call on every operation; the reflected forms above swap the operands first.
-Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _rules.add, _rules.sub, _rules.mul
-Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__, Tensor.__neg__ = _rules.div, _rules.power, _rules.matmul, _rules.neg
+# The binary operators: t * u is mul(t, u), 2 * t is mul(2, t), and so on.
+for _name, _prim in (("add", _rules.add), ("sub", _rules.sub), ("mul", _rules.mul), ("truediv", _rules.div),
+                     ("pow", _rules.power), ("matmul", _rules.matmul)):
+    setattr(Tensor, f"__{_name}__", operator_method(_prim))
+    setattr(Tensor, f"__r{_name}__", operator_method(_prim, reflected=True))
+del _name, _prim
