@@ -1,13 +1,14 @@
 """Optimisers that apply w ← w − η·(update) to parameter Tensors in place, and learning-rate schedules.
 
 Shaped like `torch.optim` (`zero_grad()`, `step()`), with one learning rate `lr` per optimiser. Updates write
-into `p.data` block by block through two small scratch buffers that stay in cache, so a step allocates no
-arrays and holds no parameter-sized scratch memory.
+into `p.data` in place: a large parameter block by block through two small scratch buffers that stay in cache
+(no parameter-sized scratch memory), a small one whole with NumPy's temporaries (cheaper than finding space).
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def _check_rate(owner: str, name: str, value: float, upper: float | None = None)
     return value
 
 
-BLOCK = 1 << 16  # elements updated at a time: the two scratch pieces (512 KiB in float32) stay in cache
+BLOCK = 1 << 16  # elements updated at a time in a large parameter: the scratch pieces (256 KiB each in float32)
 
 
 class Optimizer:
@@ -39,28 +40,18 @@ class Optimizer:
         self.lr = _check_rate(name, "lr", lr)
         self.initial_lr = self.lr
         self._scratch: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}  # two BLOCK-sized buffers per dtype
-        self._views: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # their reshaped starts, per small shape
 
-    def _pieces(self, written: list[np.ndarray], read: np.ndarray) -> Iterable[tuple[np.ndarray, ...]]:
+    def _pieces(self, written: list[np.ndarray], read: np.ndarray) -> Iterable[tuple[Any, ...]]:
         """Matching pieces of the arrays to update (`written`, e.g. w and velocity) and of the gradient, each
-        followed by two scratch arrays of the same shape: the whole parameter when it has at most BLOCK
-        elements, else flat blocks of BLOCK elements. Scratch memory is 2·BLOCK elements in all."""
+        followed by two scratch arrays of the same shape, or by (None, None) where NumPy's temporaries will do:
+        the whole parameter when it has at most BLOCK elements, else flat blocks of BLOCK elements, so that
+        scratch memory is 2·BLOCK elements in all however large the parameters."""
         w = written[0]
-        for a in written:
-            if not a.flags.c_contiguous:  # rare: update whole arrays, with temporaries
-                return ((*written, read, np.empty_like(w), np.empty_like(w)),)
-        key = (w.shape, w.dtype)
-        views = self._views.get(key)
-        if views is not None:  # a small parameter: its scratch views were made before
-            return ((*written, read, *views),)
+        if w.size <= BLOCK or not all(a.flags.c_contiguous for a in written):
+            return ((*written, read, None, None),)
         if w.dtype not in self._scratch:
             self._scratch[w.dtype] = (np.empty(BLOCK, w.dtype), np.empty(BLOCK, w.dtype))
-        first, second = self._scratch[w.dtype]
-        n = w.size
-        if n <= BLOCK:
-            views = self._views[key] = (first[:n].reshape(w.shape), second[:n].reshape(w.shape))
-            return ((*written, read, *views),)
-        return self._blocks(written, read, first, second)
+        return self._blocks(written, read, *self._scratch[w.dtype])
 
     @staticmethod
     def _blocks(written: list[np.ndarray], read: np.ndarray, first: np.ndarray,
@@ -106,22 +97,17 @@ class SGD(Optimizer):
             grad = p.grad
             if grad is None:
                 continue
-            w, g = p.data, grad.data
-            v = self._velocity[index] if mu else None
-            views = self._views.get((w.shape, w.dtype))
-            if views is not None and w.flags.c_contiguous:  # the common case: a small parameter, seen before
-                self._update(w, v, g, *views)
-                continue
-            written = [w, v] if mu else [w]
-            for *state, g_piece, s1, s2 in self._pieces(written, g):
-                self._update(state[0], state[1] if mu else None, g_piece, s1, s2)
+            if mu:
+                for w, v, g, s1, s2 in self._pieces([p.data, self._velocity[index]], grad.data):
+                    self._update(w, v, g, s1, s2)
+            else:
+                for w, g, s1, s2 in self._pieces([p.data], grad.data):
+                    self._update(w, None, g, s1, s2)
 
-    def _update(self, w: np.ndarray, v: np.ndarray | None, g: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> None:
-        """w ← w − η·direction for one piece, in place, using s1 and s2 as scratch."""
+    def _update(self, w: np.ndarray, v: np.ndarray | None, g: np.ndarray, s1: Any, s2: Any) -> None:
+        """w ← w − η·direction for one piece, in place; s1, s2 are scratch (None: temporaries)."""
         if self.weight_decay:  # g + λ w
-            np.multiply(w, self.weight_decay, out=s1)
-            np.add(s1, g, out=s1)
-            g = s1
+            g = np.add(np.multiply(w, self.weight_decay, out=s1), g, out=s1)
         direction = g
         if v is not None:
             mu = self.momentum
@@ -129,11 +115,8 @@ class SGD(Optimizer):
             np.add(v, g, out=v)
             direction = v
             if self.nesterov:  # g + μ v
-                np.multiply(v, mu, out=s2)
-                np.add(s2, g, out=s2)
-                direction = s2
-        np.multiply(direction, self.lr, out=s2)
-        np.subtract(w, s2, out=w)
+                direction = np.add(np.multiply(v, mu, out=s2), g, out=s2)
+        np.subtract(w, np.multiply(direction, self.lr, out=s2), out=w)
 
 
 class Adam(Optimizer):
@@ -168,22 +151,13 @@ class Adam(Optimizer):
                 continue
             for w, m_, v_, g, s1, s2 in self._pieces([p.data, m, v], p.grad.data):
                 if self.weight_decay:  # g + λ w
-                    np.multiply(w, self.weight_decay, out=s1)
-                    np.add(s1, g, out=s1)
-                    g = s1
+                    g = np.add(np.multiply(w, self.weight_decay, out=s1), g, out=s1)
                 np.multiply(m_, beta1, out=m_)
-                np.multiply(g, 1.0 - beta1, out=s2)
-                np.add(m_, s2, out=m_)
+                np.add(m_, np.multiply(g, 1.0 - beta1, out=s2), out=m_)
                 np.multiply(v_, beta2, out=v_)
-                np.multiply(g, g, out=s2)
-                np.multiply(s2, 1.0 - beta2, out=s2)
-                np.add(v_, s2, out=v_)
-                np.sqrt(v_, out=s2)
-                np.divide(s2, v_correction, out=s2)
-                np.add(s2, self.eps, out=s2)
-                np.divide(m_, s2, out=s2)
-                np.multiply(s2, step_size, out=s2)
-                np.subtract(w, s2, out=w)
+                np.add(v_, np.multiply(np.square(g, out=s2), 1.0 - beta2, out=s2), out=v_)
+                denominator = np.add(np.divide(np.sqrt(v_, out=s2), v_correction, out=s2), self.eps, out=s2)
+                np.subtract(w, np.multiply(np.divide(m_, denominator, out=s2), step_size, out=s2), out=w)
 
 
 class _Schedule:

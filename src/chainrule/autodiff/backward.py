@@ -133,8 +133,8 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
                     continue
                 gi = rule(g, y, *args, **params) if params else rule(g, y, *args)
                 xd = x.value
-                kind = gi.__class__
-                if kind is not xd.__class__ or kind is ndarray:  # two NumPy scalars of one class already agree
+                kind = type(gi)
+                if kind is ndarray or kind is not type(xd):  # two NumPy scalars of one class already agree
                     if gi.shape != xd.shape:
                         gi = reduce_to_shape(gi, xd.shape)
                     if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:

@@ -271,8 +271,9 @@ def _reduction(method: str) -> Any:
     """The forward of a reduction: NumPy's array method, after checking the axes."""
     def forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = _as_values(x)
-        if axis is not None:
-            normalize_axes(axis, x.ndim)
+        if axis is None:
+            return getattr(x, method)(keepdims=True) if keepdims else getattr(x, method)()
+        normalize_axes(axis, x.ndim)
         return getattr(x, method)(axis=axis, keepdims=keepdims)
     return forward
 
@@ -282,7 +283,7 @@ def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     x = _as_values(x)
     if axis is not None:
         normalize_axes(axis, x.ndim)
-    total = x.sum(axis=axis, keepdims=keepdims)
+    total = x.sum() if axis is None and not keepdims else x.sum(axis=axis, keepdims=keepdims)
     if x.dtype.kind != "f":
         total = total.astype(np.float64)
     return total / _count(x, axis) if x.size else np.mean(x, axis=axis, keepdims=keepdims)
@@ -375,7 +376,8 @@ logsumexp = Primitive("logsumexp", _logsumexp,
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """e^(x − max x) / Σ e^(x − max x): nothing overflows."""
-    e = _exp(x - x.max(axis=axis, keepdims=True))
+    with np.errstate(under="ignore"):
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -545,11 +547,20 @@ def _check_labels(logits: np.ndarray, labels: Any) -> np.ndarray:
         rows = logits.shape[0] if logits.ndim == 2 else "1 row"
         raise ValueError(f"softmax_cross_entropy: {rows} rows of logits but labels of shape {labels.shape} "
                          f"({labels.size} labels); one integer label per row")
-    classes = logits.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(f"softmax_cross_entropy: class labels must lie in 0..{classes - 1} for {classes} "
-                         f"outputs, got {labels.min()}..{labels.max()}")
     return labels
+
+
+def _labelled(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """z_label of each example (z[label] for one example), naming labels outside 0..classes − 1."""
+    classes = z.shape[-1]
+    if labels.dtype.kind == "i" and labels.size and labels.min() < 0:  # NumPy would count these from the end
+        raise ValueError(f"softmax_cross_entropy: class labels must lie in 0..{classes - 1} for {classes} "
+                         f"outputs, got {labels.min()}")
+    try:
+        return z[(np.arange(len(labels)), labels) if z.ndim == 2 else labels]
+    except IndexError:
+        raise ValueError(f"softmax_cross_entropy: class labels must lie in 0..{classes - 1} for {classes} "
+                         f"outputs, got {labels.max()}") from None
 
 
 def _one_hot(labels: np.ndarray, logits: Any) -> np.ndarray:
@@ -567,13 +578,14 @@ def _picked(z: np.ndarray, labels: np.ndarray) -> tuple:
 def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "mean") -> np.ndarray:
     """C = log Σ_c e^{z_c} − z_label per example, then reduced."""
     labels = _check_labels(logits, labels)
-    top = logits.max(axis=-1, keepdims=True)
-    if not np.isfinite(top).all():
-        losses = _logsumexp(logits, axis=-1) - logits[_picked(logits, labels)]
-    else:  # log Σ e^{z − max} − (z_label − max): nothing overflows
-        shifted = logits - top
-        losses = np.log(_exp(shifted).sum(axis=-1))
-        losses -= shifted[_picked(logits, labels)]
+    with np.errstate(under="ignore", invalid="ignore"):  # e^(very negative) = 0 is right; ±inf is redone below
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        losses = np.log(np.exp(shifted).sum(axis=-1))  # log Σ e^{z − max} − (z_label − max): nothing overflows
+    losses -= _labelled(shifted, labels)
+    loss = _reduce_losses(losses, reduction, "softmax_cross_entropy")
+    if np.isfinite(loss).all() if reduction == "none" else math.isfinite(loss):
+        return loss
+    losses = _logsumexp(logits, axis=-1) - logits[_picked(logits, labels)]  # infinite logits: the general route
     return _reduce_losses(losses, reduction, "softmax_cross_entropy")
 
 

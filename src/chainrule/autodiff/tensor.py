@@ -362,13 +362,13 @@ class Tensor:
     def data(self) -> np.ndarray:
         """The values as a NumPy array (shared, not copied)."""
         value = self.value
-        if value.__class__ is not ndarray:  # a 0-d result is kept as a NumPy scalar until asked for
+        if type(value) is not ndarray:  # a 0-d result is kept as a NumPy scalar until asked for
             value = self.value = _as_array(value)
         return value
 
     @data.setter
     def data(self, values: Any) -> None:
-        self.value = values if values.__class__ is ndarray else np.asarray(values)
+        self.value = values if type(values) is ndarray else np.asarray(values)
         self.modified_at = next(_creation_order)
 
     @property
@@ -592,9 +592,13 @@ class Tensor:
         return _rules.minimum(self, other)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        if axis is None and not keepdims:  # the usual case records no parameters
+            return _rules.sum(self)
         return _rules.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        if axis is None and not keepdims:
+            return _rules.mean(self)
         return _rules.mean(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:

@@ -50,9 +50,10 @@ class Linear(Module):
     def forward(self, x: Any) -> Any:
         if not isinstance(x, cr.Tensor):
             x = np.asarray(x, dtype=self.dtype)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.in_features:
+        shape = x.shape
+        if len(shape) not in (1, 2) or shape[-1] != self.in_features:
             raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}): input of shape {tuple(x.shape)} should be "
+                f"Linear({self.in_features}, {self.out_features}): input of shape {tuple(shape)} should be "
                 f"(batch, {self.in_features}) or ({self.in_features},)"
             )
         return cr.linear(x, self.weight, self.bias)
