@@ -575,28 +575,32 @@ def _picked(z: np.ndarray, labels: np.ndarray) -> tuple:
     return (np.arange(len(labels)), labels) if z.ndim == 2 else (labels,)
 
 
-def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "mean") -> np.ndarray:
-    """C = log Σ_c e^{z_c} − z_label per example, then reduced."""
+def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "mean") -> tuple:
+    """C = log Σ_c e^{z_c} − z_label per example, then reduced; and softmax(z), which the vjp needs."""
     labels = _check_labels(logits, labels)
     with np.errstate(under="ignore", invalid="ignore"):  # e^(very negative) = 0 is right; ±inf is redone below
         shifted = logits - logits.max(axis=-1, keepdims=True)
-        losses = np.log(np.exp(shifted).sum(axis=-1))  # log Σ e^{z − max} − (z_label − max): nothing overflows
+        e = np.exp(shifted)
+        total = e.sum(axis=-1, keepdims=True)
+        losses = np.log(total[..., 0])  # log Σ e^{z − max} − (z_label − max): nothing overflows
     losses -= _labelled(shifted, labels)
     loss = _reduce_losses(losses, reduction, "softmax_cross_entropy")
     if np.isfinite(loss).all() if reduction == "none" else math.isfinite(loss):
-        return loss
+        e /= total
+        return loss, e
     losses = _logsumexp(logits, axis=-1) - logits[_picked(logits, labels)]  # infinite logits: the general route
-    return _reduce_losses(losses, reduction, "softmax_cross_entropy")
+    return _reduce_losses(losses, reduction, "softmax_cross_entropy"), _softmax(logits)
 
 
-def _cross_entropy_vjp(g: Any, y: Any, z: Any, labels: Any, reduction: str = "mean") -> Any:
+def _cross_entropy_vjp(g: Any, y: Any, z: Any, labels: Any, probabilities: Any = None,
+                       reduction: str = "mean") -> Any:
     """∂C/∂z = ḡ of each example · (softmax(z) − onehot(label))."""
     if isinstance(z, Tensor):
         return _per_example(g, z, reduction) * (softmax(z) - _one_hot(labels, z))
-    p = _softmax(z)  # a fresh array: subtract the one-hot and scale in place
-    p[_picked(z, np.asarray(labels))] -= 1
-    p *= _per_example(g, z, reduction)
-    return p
+    grad = probabilities.copy()  # the node keeps its probabilities (a second backward may need them)
+    grad[_picked(z, np.asarray(labels))] -= 1
+    grad *= _per_example(g, z, reduction)
+    return grad
 
 
 def _reduce_losses(losses: np.ndarray, reduction: str, name: str) -> np.ndarray:
@@ -620,9 +624,10 @@ def _per_example(g: Any, logits: Any, reduction: str) -> Any:
 
 softmax_cross_entropy = Primitive("softmax_cross_entropy", _softmax_cross_entropy,
     vjp=(_cross_entropy_vjp, None),
-    jvp=(lambda dz, y, z, labels, reduction="mean":
-         _reduce_losses(np.sum((_softmax(z) - _one_hot(labels, z)) * dz, axis=-1), reduction, ""),
-         None))
+    jvp=(lambda dz, y, z, labels, probabilities, reduction="mean":
+         _reduce_losses(np.sum((probabilities - _one_hot(labels, z)) * dz, axis=-1), reduction, ""),
+         None),
+    residual=True)
 
 
 def _einsum_parts(subscripts: str, *operands: Any) -> tuple[list[str], str]:

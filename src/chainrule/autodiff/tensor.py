@@ -123,15 +123,19 @@ class Primitive:
     A rule is None where the input is not differentiable (an index, a condition).
     Applied to plain arrays (no Tensor among the arguments) a primitive is just its forward function;
     that is what lets the same rules serve the fast first-order sweep and `create_graph=True`.
+    With residual=True the forward returns (y, r), r being a by-product that the rules would otherwise
+    recompute (softmax probabilities, say): it is kept with the node and reaches the rules as one more
+    argument after the inputs (None under create_graph, where the rules get Tensors and recompute).
     """
 
-    __slots__ = ("name", "forward", "vjps", "jvps", "variadic")
+    __slots__ = ("name", "forward", "vjps", "jvps", "variadic", "residual")
 
     def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable = (),
-                 jvp: Sequence | Callable | str = (), variadic: bool = False):
+                 jvp: Sequence | Callable | str = (), variadic: bool = False, residual: bool = False):
         self.name = name
         self.forward = forward
         self.variadic = variadic
+        self.residual = residual
         if jvp == LINEAR:
             jvp = (lambda dx, y, x, **params: self.forward(dx, **params),)
         self.vjps = _RuleForEach(vjp) if variadic else tuple(vjp)
@@ -158,11 +162,15 @@ class Primitive:
             else:
                 raw.append(a)
         if not has_tensor:
-            return self.forward(*args, **params)
+            out = self.forward(*args, **params)
+            return out[0] if self.residual else out
         try:
             out = self.forward(*raw, **params) if params else self.forward(*raw)
         except (ValueError, TypeError, IndexError) as error:
             raise self._named(error, args) from None
+        if self.residual:
+            out, kept = out
+            raw.append(kept)
         return _result(self, out, args, raw, params or None, needs_grad)
 
     def _named(self, error: Exception, args: Sequence) -> Exception:
