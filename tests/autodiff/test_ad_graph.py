@@ -317,3 +317,50 @@ def test_modifying_an_input_in_place_after_backward_is_fine_and_gradients_use_th
     w.grad = None
     (w * c).sum().backward()
     np.testing.assert_array_equal(w.grad.data, [4.0, 5.0])
+
+
+def test_a_zero_dimensional_leaf_gives_a_numpy_array_from_data_and_updates_in_place() -> None:
+    w = cr.tensor(np.float32(2.0), requires_grad=True)
+    (w * w).backward()
+    assert w.grad.item() == 4.0
+    data = w.data
+    assert isinstance(data, np.ndarray) and data.shape == () and data.dtype == np.float32
+    data[...] = 5.0  # the array .data hands out is the tensor's own, as for any other shape
+    assert w.item() == 5.0 and w.data is data
+    assert (w * 3).item() == 15.0
+
+
+def test_reflected_operators_keep_the_operand_order() -> None:
+    x = cr.tensor([2.0, 4.0], requires_grad=True)
+    out = 1 - x / 8 + 2**x * 0 + 3 / x
+    assert_values(out.data, 1 - np.array([2.0, 4.0]) / 8 + 3 / np.array([2.0, 4.0]))
+    out.sum().backward()
+    assert_values(x.grad.data, -1 / 8 - 3 / np.array([2.0, 4.0]) ** 2)
+    assert [node.op.name for node in (out,)] == ["add"]
+
+
+def test_reduction_gradients_are_read_only_views_until_a_leaf_gets_its_own_copy() -> None:
+    x = cr.tensor(np.ones((3, 4)), requires_grad=True)
+    x.sum().backward()
+    assert x.grad.data.flags.writeable and x.grad.data.base is None  # the leaf owns its gradient
+    x.grad.data[0, 0] = 7.0  # ... so writing into it cannot change anything else
+    x.mean(axis=0).sum().backward()
+    assert_values(x.grad.data[0], [7.0 + 1 / 3, 1 + 1 / 3, 1 + 1 / 3, 1 + 1 / 3])
+
+
+def test_cross_entropy_keeps_its_softmax_and_a_second_backward_gives_the_same_gradient() -> None:
+    z = cr.tensor(np.random.default_rng(1).standard_normal((5, 4)), requires_grad=True)
+    labels = np.array([0, 3, 1, 1, 2])
+    loss = cr.softmax_cross_entropy(z, labels)
+    loss.backward(retain_graph=True)
+    first = z.grad.data.copy()
+    loss.backward()  # the kept probabilities were not overwritten by the first backward
+    assert_values(z.grad.data, 2 * first)
+    p = np.exp(z.data) / np.exp(z.data).sum(axis=1, keepdims=True)
+    p[np.arange(5), labels] -= 1
+    assert_values(first, p / 5)
+
+
+def test_a_primitive_with_a_residual_returns_only_its_value_on_plain_arrays() -> None:
+    value = cr.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 2]))
+    assert np.ndim(value) == 0 and abs(float(value) - np.log(3)) < 1e-15
