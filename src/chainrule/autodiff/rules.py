@@ -376,8 +376,7 @@ logsumexp = Primitive("logsumexp", _logsumexp,
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """e^(x − max x) / Σ e^(x − max x): nothing overflows."""
-    with np.errstate(under="ignore"):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e = _exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
