@@ -69,10 +69,11 @@ def reduce_to_shape(grad: Any, shape: tuple) -> Any:
 
 def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
     if gradient is None:
-        if root.data.size != 1:
+        value = root.value
+        if value.size != 1:
             raise RuntimeError(f"backward: the output has shape {root.shape}, so pass `gradient` (∂C/∂output, of "
                                "that shape); without it backward() is defined only for a one-element output")
-        seed = np.ones_like(root.data)
+        seed = value.dtype.type(1) if type(value) is not ndarray else np.ones_like(value)  # 0-d: a NumPy scalar
     else:
         value = gradient.data if isinstance(gradient, Tensor) else gradient
         seed = np.array(value, dtype=root.dtype)

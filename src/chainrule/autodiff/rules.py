@@ -54,15 +54,18 @@ def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """ḡ of a reduction broadcast back to x's shape."""
     if isinstance(g, Tensor):
         return broadcast_to(_kept(g, x, axis, keepdims), x.shape)
-    return _repeated(np.asarray(g), x.shape if axis is None else _kept_shape(x, axis), x.shape)
+    return _repeated(g, x.shape if axis is None else _kept_shape(x, axis), x.shape)
 
 
-def _repeated(g: np.ndarray, kept_shape: tuple, shape: tuple) -> np.ndarray:
+def _repeated(g: Any, kept_shape: tuple, shape: tuple) -> np.ndarray:
     """g (of kept_shape, its reduced axes of size 1) repeated along those axes to `shape`: a read-only view.
 
     Made directly with zero strides: np.broadcast_to gives the same view but costs several times more,
     which matters because every loss ends in a reduction.
     """
+    if isinstance(g, np.generic):  # one value: a NumPy scalar lends a read-only buffer
+        return np.ndarray(shape, g.dtype, g, 0, (0,) * len(shape))
+    g = np.asarray(g)
     if g.size == 1:
         strides = (0,) * len(shape)
     elif g.flags.c_contiguous:
@@ -267,14 +270,17 @@ def _as_values(x: Any) -> Any:
     return x if isinstance(x, (np.ndarray, np.generic)) else np.asarray(x)
 
 
-def _reduction(method: str) -> Any:
-    """The forward of a reduction: NumPy's array method, after checking the axes."""
+def _reduction(ufunc: np.ufunc) -> Any:
+    """The forward of a reduction: the ufunc's reduce (what x.sum() and the like call, without their Python
+    wrapper), after checking the axes."""
+    reduce = ufunc.reduce
+
     def forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = _as_values(x)
         if axis is None:
-            return getattr(x, method)(keepdims=True) if keepdims else getattr(x, method)()
+            return reduce(x, axis=None, keepdims=True) if keepdims else reduce(x, axis=None)
         normalize_axes(axis, x.ndim)
-        return getattr(x, method)(axis=axis, keepdims=keepdims)
+        return reduce(x, axis=axis, keepdims=keepdims)
     return forward
 
 
@@ -283,13 +289,13 @@ def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     x = _as_values(x)
     if axis is not None:
         normalize_axes(axis, x.ndim)
-    total = x.sum() if axis is None and not keepdims else x.sum(axis=axis, keepdims=keepdims)
+    total = np.add.reduce(x, axis=axis, keepdims=keepdims)
     if x.dtype.kind != "f":
         total = total.astype(np.float64)
     return total / _count(x, axis) if x.size else np.mean(x, axis=axis, keepdims=keepdims)
 
 
-sum = Primitive("sum", _reduction("sum"),
+sum = Primitive("sum", _reduction(np.add),
     vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims),),
     jvp=LINEAR)
 
@@ -317,7 +323,7 @@ def _prod_vjp(g: Any, y: Any, x: Any, axis: Any = None, keepdims: bool = False) 
     return _spread(g, x, axis, keepdims) * _others_product(x, axis)
 
 
-prod = Primitive("prod", _reduction("prod"),
+prod = Primitive("prod", _reduction(np.multiply),
     vjp=(_prod_vjp,),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
          np.sum(dx * _others_product(x, axis), axis=axis, keepdims=keepdims),))
@@ -330,13 +336,13 @@ def _extreme_share(x: Any, y: Any, axis: Any, keepdims: bool) -> np.ndarray:
     return _in_dtype(hits / hits.sum(axis=axis, keepdims=True), x)
 
 
-max = Primitive("max", _reduction("max"),
+max = Primitive("max", _reduction(np.maximum),
     vjp=(lambda g, y, x, axis=None, keepdims=False:
          _spread(g, x, axis, keepdims) * _extreme_share(x, y, axis, keepdims),),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
          np.sum(dx * _extreme_share(x, y, axis, keepdims), axis=axis, keepdims=keepdims),))
 
-min = Primitive("min", _reduction("min"),
+min = Primitive("min", _reduction(np.minimum),
     vjp=max.vjps,
     jvp=max.jvps)
 
