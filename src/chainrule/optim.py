@@ -3,6 +3,8 @@
 Shaped like `torch.optim` (`zero_grad()`, `step()`), with one learning rate `lr` per optimiser. Updates write
 into `p.data` in place: a large parameter block by block through two small scratch buffers that stay in cache
 (no parameter-sized scratch memory), a small one whole with NumPy's temporaries (cheaper than finding space).
+Plain SGD (no momentum, no weight decay), w ← w − η g, takes a short path of its own: it is what most
+training loops run, and per-piece bookkeeping would cost more than the arithmetic on small parameters.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ def _check_rate(owner: str, name: str, value: float, upper: float | None = None)
     return value
 
 
-BLOCK = 1 << 16  # elements updated at a time in a large parameter: the scratch pieces (256 KiB each in float32)
+BLOCK = 1 << 15  # elements updated at a time in a large parameter: the scratch pieces (128 KiB each in float32)
+WHOLE = 2 * BLOCK  # a parameter with at most this many elements is updated whole, with NumPy's temporaries
 
 
 class Optimizer:
@@ -44,14 +47,17 @@ class Optimizer:
     def _pieces(self, written: list[np.ndarray], read: np.ndarray) -> Iterable[tuple[Any, ...]]:
         """Matching pieces of the arrays to update (`written`, e.g. w and velocity) and of the gradient, each
         followed by two scratch arrays of the same shape, or by (None, None) where NumPy's temporaries will do:
-        the whole parameter when it has at most BLOCK elements, else flat blocks of BLOCK elements, so that
+        the whole parameter when it has at most WHOLE elements, else flat blocks of BLOCK elements, so that
         scratch memory is 2·BLOCK elements in all however large the parameters."""
         w = written[0]
-        if w.size <= BLOCK or not all(a.flags.c_contiguous for a in written):
+        if w.size <= WHOLE or not all(a.flags.c_contiguous for a in written):
             return ((*written, read, None, None),)
-        if w.dtype not in self._scratch:
-            self._scratch[w.dtype] = (np.empty(BLOCK, w.dtype), np.empty(BLOCK, w.dtype))
-        return self._blocks(written, read, *self._scratch[w.dtype])
+        return self._blocks(written, read, *self._scratch_for(w.dtype))
+
+    def _scratch_for(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        if dtype not in self._scratch:
+            self._scratch[dtype] = (np.empty(BLOCK, dtype), np.empty(BLOCK, dtype))
+        return self._scratch[dtype]
 
     @staticmethod
     def _blocks(written: list[np.ndarray], read: np.ndarray, first: np.ndarray,
@@ -93,16 +99,34 @@ class SGD(Optimizer):
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
         mu = self.momentum
+        plain = not (mu or self.weight_decay)
         for index, p in enumerate(self.params):
             grad = p.grad
             if grad is None:
                 continue
-            if mu:
+            if plain:
+                self._descend(p.data, grad.data)
+            elif mu:
                 for w, v, g, s1, s2 in self._pieces([p.data, self._velocity[index]], grad.data):
                     self._update(w, v, g, s1, s2)
             else:
                 for w, g, s1, s2 in self._pieces([p.data], grad.data):
                     self._update(w, None, g, s1, s2)
+
+    def _descend(self, w: np.ndarray, g: np.ndarray) -> None:
+        """w ← w − η g in place: whole when small, else a block at a time through one scratch piece."""
+        lr = self.lr
+        n = w.size
+        if n <= WHOLE or not w.flags.c_contiguous or g.shape != w.shape:
+            w -= g * lr
+            return
+        scratch = self._scratch_for(w.dtype)[0]
+        flat_w, flat_g = w.reshape(-1), np.ravel(g)
+        for lo in range(0, n, BLOCK):
+            piece = flat_w[lo:lo + BLOCK]
+            scaled = scratch[:piece.size]
+            np.multiply(flat_g[lo:lo + BLOCK], lr, scaled)
+            np.subtract(piece, scaled, piece)
 
     def _update(self, w: np.ndarray, v: np.ndarray | None, g: np.ndarray, s1: Any, s2: Any) -> None:
         """w ← w − η·direction for one piece, in place; s1, s2 are scratch (None: temporaries)."""

@@ -118,7 +118,7 @@ def test_sgd_updates_parameters_larger_than_one_block_exactly(layout) -> None:
     from chainrule.optim import BLOCK
 
     rng = np.random.default_rng(3)
-    w0 = rng.standard_normal((3, BLOCK // 2 + 7))  # spans several blocks, the last one partial
+    w0 = rng.standard_normal((3, BLOCK + 7))  # spans several blocks, the last one partial
     if layout == "transposed":
         w0 = w0.T  # not C-contiguous: updated whole, still in place
     g = rng.standard_normal(w0.shape)
@@ -138,11 +138,33 @@ def test_sgd_updates_parameters_larger_than_one_block_exactly(layout) -> None:
     np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "small"])
+def test_plain_sgd_step_equals_w_minus_lr_times_g_exactly_at_every_size(layout, dtype) -> None:
+    from chainrule.optim import BLOCK, WHOLE
+
+    rng = np.random.default_rng(5)
+    shape = (4, WHOLE // 4 + BLOCK // 3) if layout != "small" else (7, 5)  # large: blocks, the last partial
+    w0 = rng.standard_normal(shape).astype(dtype)
+    p = cr.tensor(w0.T.copy().T if layout == "transposed" else w0.copy(), requires_grad=True)
+    target = p.data
+    opt = optim.SGD([p], lr=0.05)
+    expected = w0.copy()
+    for _ in range(3):
+        g = rng.standard_normal(shape).astype(dtype)
+        p.grad = cr.tensor(g)
+        opt.step()
+        expected -= g * dtype(0.05)
+        np.testing.assert_array_equal(p.grad.data, g)  # the gradient is read, never overwritten
+    assert p.data is target and p.dtype == dtype
+    np.testing.assert_array_equal(p.data, expected)
+
+
 def test_adam_updates_parameters_larger_than_one_block_like_the_formula() -> None:
-    from chainrule.optim import BLOCK
+    from chainrule.optim import WHOLE
 
     rng = np.random.default_rng(4)
-    w0, g = rng.standard_normal(BLOCK + 5), rng.standard_normal(BLOCK + 5)
+    w0, g = rng.standard_normal(WHOLE + 5), rng.standard_normal(WHOLE + 5)
     p = cr.tensor(w0, requires_grad=True)
     opt = optim.Adam([p], lr=0.01, weight_decay=0.1)
     p.grad = cr.tensor(g)
