@@ -527,16 +527,24 @@ def _rows(v: Any) -> Any:
 
 def _linear_vjp_W(g: Any, y: Any, x: Any, W: Any, b: Any = None) -> Any:
     """∂C/∂W = Σ over examples of ḡ xᵀ, i.e. gᵀ x with one row per example."""
-    g, x = _rows(g), _rows(x)
+    if g.ndim != 2 or x.ndim != 2:
+        g, x = _rows(g), _rows(x)
     if g.shape[0] == 1:
         return g.T * x  # one example: an outer product, far cheaper than a matrix product of inner size 1
     return g.T @ x
 
 
+def _linear_vjp_b(g: Any, y: Any, x: Any, W: Any, b: Any = None) -> Any:
+    """∂C/∂b = Σ over examples of ḡ."""
+    if type(g) is np.ndarray:
+        return np.add.reduce(g, axis=0) if g.ndim == 2 else np.add.reduce(_rows(g), axis=0)
+    return _rows(g).sum(axis=0)
+
+
 linear = Primitive("linear", _linear,
     vjp=(lambda g, y, x, W, b=None: g @ W,
          _linear_vjp_W,
-         lambda g, y, x, W, b=None: _rows(g).sum(axis=0)),
+         _linear_vjp_b),
     jvp=(lambda dx, y, x, W, b=None: dx @ W.T,
          lambda dW, y, x, W, b=None: x @ dW.T,
          lambda db, y, x, W, b=None: db))
@@ -558,7 +566,8 @@ def _check_labels(logits: np.ndarray, labels: Any) -> np.ndarray:
 def _labelled(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """z_label of each example (z[label] for one example), naming labels outside 0..classes − 1."""
     classes = z.shape[-1]
-    if labels.dtype.kind == "i" and labels.size and labels.min() < 0:  # NumPy would count these from the end
+    # NumPy would count negative labels from the end
+    if labels.dtype.kind == "i" and labels.size and np.minimum.reduce(labels, axis=None) < 0:
         raise ValueError(f"softmax_cross_entropy: class labels must lie in 0..{classes - 1} for {classes} "
                          f"outputs, got {labels.min()}")
     try:
@@ -584,9 +593,9 @@ def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "me
     """C = log Σ_c e^{z_c} − z_label per example, then reduced; and softmax(z), which the vjp needs."""
     labels = _check_labels(logits, labels)
     with np.errstate(under="ignore", invalid="ignore"):  # e^(very negative) = 0 is right; ±inf is redone below
-        shifted = logits - logits.max(axis=-1, keepdims=True)
+        shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
         e = np.exp(shifted)
-        total = e.sum(axis=-1, keepdims=True)
+        total = np.add.reduce(e, axis=-1, keepdims=True)
         losses = np.log(total[..., 0])  # log Σ e^{z − max} − (z_label − max): nothing overflows
     losses -= _labelled(shifted, labels)
     loss = _reduce_losses(losses, reduction, "softmax_cross_entropy")
@@ -610,9 +619,9 @@ def _cross_entropy_vjp(g: Any, y: Any, z: Any, labels: Any, probabilities: Any =
 
 def _reduce_losses(losses: np.ndarray, reduction: str, name: str) -> np.ndarray:
     if reduction == "mean":
-        return losses.sum() / losses.size if losses.size else np.mean(losses)
+        return np.add.reduce(losses, axis=None) / losses.size if losses.size else np.mean(losses)
     if reduction == "sum":
-        return losses.sum()
+        return np.add.reduce(losses, axis=None)
     if reduction == "none":
         return losses
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

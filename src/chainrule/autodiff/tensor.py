@@ -415,9 +415,10 @@ class Tensor:
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        value = self.value  # an ndarray, or a NumPy scalar: both have .size and .item()
+        if value.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python number, shape is {self.shape}")
-        return self.data.item()
+        return value.item()
 
     def tolist(self) -> Any:
         return self.data.tolist()
