@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, enable_grad, mode, ndarray, no_grad
+from .tensor import Tensor, mode, ndarray
 
 RELEASED = ("backward: this graph's saved values were already released by an earlier backward(); "
             "call backward(retain_graph=True) the first time to go through the graph twice")
@@ -94,7 +94,7 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
     target_ids = {id(t) for t in targets} if targets is not None else None
     relevant = _reaching(root, target_ids) if target_ids is not None else None
     sweep = object()
-    anomaly = mode.anomaly
+    anomaly = mode._anomaly
     root.sweep_id = sweep
     root.sweep_grad = seed
     finals = []  # leaves and targets: their gradients are complete only at the end
@@ -104,7 +104,9 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
     else:
         queue.append((-root.seq, root))
     following = None  # the next node, when it is the only one waiting (a chain): no heap needed
-    with (enable_grad() if create_graph else no_grad()):
+    previous = mode.state  # the rules record a graph only under create_graph (as inside enable_grad/no_grad)
+    mode._update(create_graph)
+    try:
         while queue or following is not None:
             if following is not None:
                 node, following = following, None
@@ -168,6 +170,8 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
                 found[id(x)] = g
             else:
                 _deliver(x, g, create_graph)
+    finally:
+        mode.state = previous
     return found
 
 

@@ -12,42 +12,20 @@ import chainrule as cr
 from .module import Module
 
 
-def sigmoid(z: Any) -> Any:
-    """σ(z) = 1 / (1 + e^(−z))."""
-    return cr.sigmoid(z)
-
-
-def tanh(z: Any) -> Any:
-    """σ(z) = tanh z."""
-    return cr.tanh(z)
-
-
-def relu(z: Any) -> Any:
-    """σ(z) = max(0, z)."""
-    return cr.relu(z)
-
-
-def leaky_relu(z: Any, slope: float = 0.01) -> Any:
-    """σ(z) = z for z > 0, slope·z otherwise."""
-    return cr.leaky_relu(z, slope)
-
-
-def softplus(z: Any) -> Any:
-    """σ(z) = log(1 + e^z)."""
-    return cr.softplus(z)
-
-
 def identity(z: Any) -> Any:
     """σ(z) = z (a linear output layer)."""
     return z
 
 
-ACTIVATIONS: dict[str, Callable[[Any], Any]] = {
-    "sigmoid": sigmoid,
-    "tanh": tanh,
-    "relu": relu,
-    "leaky_relu": leaky_relu,
-    "softplus": softplus,
+# σ by name. The others are the engine's own primitives, called directly:
+#   sigmoid σ(z) = 1 / (1 + e^(−z)),  tanh σ(z) = tanh z,  relu σ(z) = max(0, z),
+#   leaky_relu σ(z) = z for z > 0, slope·z otherwise (slope 0.01 unless given),  softplus σ(z) = log(1 + e^z).
+ACTIVATIONS: dict[str, Callable[..., Any]] = {
+    "sigmoid": cr.sigmoid,
+    "tanh": cr.tanh,
+    "relu": cr.relu,
+    "leaky_relu": cr.leaky_relu,
+    "softplus": cr.softplus,
     "identity": identity,
 }
 
@@ -100,7 +78,7 @@ class LeakyReLU(Activation):
         self.slope = float(slope)
 
     def forward(self, z: Any) -> Any:
-        return leaky_relu(z, self.slope)
+        return cr.leaky_relu(z, self.slope)
 
     def config(self) -> dict[str, Any]:
         return {"slope": self.slope}
