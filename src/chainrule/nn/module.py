@@ -50,11 +50,6 @@ class Module:
     def __call__(self, *inputs: Any) -> Any:
         return self.forward(*inputs)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "__call__" not in cls.__dict__:
-            cls.__call__ = cls.forward  # module(x) runs forward(x) directly, one Python frame fewer per layer
-
     # ------------------------------------------------------------------ traversal
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) for each direct sub-module; a list attribute `layers` gives `layers.0`, `layers.1`, ..."""
