@@ -180,7 +180,7 @@ class Primitive:
             return error
         return _same_kind(error, f"{self.name}: {message} (operand shapes {_describe(args)})")
 
-    def _watch(self, t: Tensor, args: tuple, raw: list, params: dict | None) -> None:
+    def _watch(self, t: Tensor, args: tuple, raw: Sequence, params: dict | None) -> None:
         """The slow path: push forward-mode tangents, or check for NaN/inf under detect_anomaly."""
         if mode.forward_depth:
             _push_tangent(self, t, args, raw, params or {})
@@ -214,7 +214,7 @@ _new = object.__new__
 _creation_order = itertools.count()  # a node's number: its consumers always have larger ones
 
 
-def _result(prim: Primitive, out: Any, args: tuple, raw: list, params: dict | None, needs_grad: bool) -> Tensor:
+def _result(prim: Primitive, out: Any, args: tuple, raw: Sequence, params: dict | None, needs_grad: bool) -> Tensor:
     """The Tensor holding prim's output; it records the node (prim, inputs, saved values) when gradients are
     recorded and some input requires grad."""
     t = _new(Tensor)
@@ -253,9 +253,9 @@ def operator_method(prim: Primitive, reflected: bool = False) -> Callable:
         else:
             other_raw, other_grad = other, False
         if reflected:
-            args, raw = (other, self), [other_raw, self.value]
+            args, raw = (other, self), (other_raw, self.value)
         else:
-            args, raw = (self, other), [self.value, other_raw]
+            args, raw = (self, other), (self.value, other_raw)
         try:
             out = forward(*raw)
         except (ValueError, TypeError, IndexError) as error:
@@ -272,7 +272,7 @@ def _as_array(value: Any) -> np.ndarray:
         return np.asarray(value)
 
 
-def _push_tangent(prim: Primitive, t: Tensor, args: tuple, raw: list, params: dict) -> None:
+def _push_tangent(prim: Primitive, t: Tensor, args: tuple, raw: Sequence, params: dict) -> None:
     """Forward mode: ẏ = Σ_i (∂y/∂x_i) ẋ_i, from the inputs' tangents, alongside the value."""
     tangent = None
     for i, a in enumerate(args):
