@@ -90,10 +90,10 @@ class Timing:
 class RoundPlan:
     """How long to measure: rounds, seconds per block, warm-up calls, and a per-library time budget."""
 
-    rounds: int = 9
+    rounds: int = 15
     block_s: float = 0.15
     warmup: int = 1           # the section's cross-check calls have already run each library once or more
-    budget_s: float = 3.0
+    budget_s: float = 5.0
     min_rounds: int = 3
     max_calls_per_block: int = 500
     quiesce_s: float = 0.0
