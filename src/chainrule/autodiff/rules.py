@@ -536,9 +536,9 @@ def _linear_vjp_W(g: Any, y: Any, x: Any, W: Any, b: Any = None) -> Any:
 
 def _linear_vjp_b(g: Any, y: Any, x: Any, W: Any, b: Any = None) -> Any:
     """∂C/∂b = Σ over examples of ḡ."""
-    if type(g) is np.ndarray:
-        return np.add.reduce(g, axis=0) if g.ndim == 2 else np.add.reduce(_rows(g), axis=0)
-    return _rows(g).sum(axis=0)
+    if g.ndim != 2:
+        g = _rows(g)
+    return np.add.reduce(g, axis=0) if type(g) is np.ndarray else g.sum(axis=0)
 
 
 linear = Primitive("linear", _linear,
@@ -571,7 +571,7 @@ def _labelled(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
         raise ValueError(f"softmax_cross_entropy: class labels must lie in 0..{classes - 1} for {classes} "
                          f"outputs, got {labels.min()}")
     try:
-        return z[(np.arange(len(labels)), labels) if z.ndim == 2 else labels]
+        return z[_picked(z, labels)]
     except IndexError:
         raise ValueError(f"softmax_cross_entropy: class labels must lie in 0..{classes - 1} for {classes} "
                          f"outputs, got {labels.max()}") from None
