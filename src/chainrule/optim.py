@@ -4,7 +4,8 @@ Shaped like `torch.optim` (`zero_grad()`, `step()`), with one learning rate `lr`
 into `p.data` in place: a large parameter block by block through two small scratch buffers that stay in cache
 (no parameter-sized scratch memory), a small one whole with NumPy's temporaries (cheaper than finding space).
 Plain SGD (no momentum, no weight decay), w ← w − η g, takes a short path of its own: it is what most
-training loops run, and per-piece bookkeeping would cost more than the arithmetic on small parameters.
+training loops run, and per-piece bookkeeping would cost more than the arithmetic on small parameters. On that
+path a large parameter is updated by BLAS axpy (`_blas`) in one pass, where NumPy's wheel carries OpenBLAS.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
+
+from ._blas import axpy
 
 
 def _check_rate(owner: str, name: str, value: float, upper: float | None = None) -> float:
@@ -114,9 +117,12 @@ class SGD(Optimizer):
                     self._update(w, None, g, s1, s2)
 
     def _descend(self, w: np.ndarray, g: np.ndarray) -> None:
-        """w ← w − η g in place: whole when small, else a block at a time through one scratch piece."""
+        """w ← w − η g in place. A large parameter goes by BLAS axpy (one pass, on NumPy's BLAS threads) where
+        NumPy's bundled OpenBLAS has it, else a block at a time through one scratch piece; a small one whole."""
         lr = self.lr
         n = w.size
+        if n >= BLOCK and axpy(-lr, g, w):
+            return
         if n <= WHOLE or not w.flags.c_contiguous or g.shape != w.shape:
             w -= g * lr
             return

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nn, optim
+from chainrule import _blas, nn, optim
 
 
 def _quadratic_step(p: cr.Tensor, target: np.ndarray) -> None:
@@ -140,9 +140,11 @@ def test_sgd_updates_parameters_larger_than_one_block_exactly(layout) -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "small"])
-def test_plain_sgd_step_equals_w_minus_lr_times_g_exactly_at_every_size(layout, dtype) -> None:
+def test_plain_sgd_step_without_blas_equals_w_minus_lr_times_g_exactly_at_every_size(layout, dtype,
+                                                                                    monkeypatch) -> None:
     from chainrule.optim import BLOCK, WHOLE
 
+    monkeypatch.setattr(optim, "axpy", lambda alpha, x, y: False)  # as where NumPy has no bundled OpenBLAS
     rng = np.random.default_rng(5)
     shape = (4, WHOLE // 4 + BLOCK // 3) if layout != "small" else (7, 5)  # large: blocks, the last partial
     w0 = rng.standard_normal(shape).astype(dtype)
@@ -158,6 +160,68 @@ def test_plain_sgd_step_equals_w_minus_lr_times_g_exactly_at_every_size(layout, 
         np.testing.assert_array_equal(p.grad.data, g)  # the gradient is read, never overwritten
     assert p.data is target and p.dtype == dtype
     np.testing.assert_array_equal(p.data, expected)
+
+
+@pytest.mark.skipif(not _blas.available, reason="this NumPy has no bundled OpenBLAS")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_sgd_step_by_blas_is_w_minus_lr_times_g_to_within_one_unit_in_the_last_place(dtype,
+                                                                                          monkeypatch) -> None:
+    from chainrule.optim import BLOCK
+
+    calls = []
+    monkeypatch.setattr(optim, "axpy", lambda alpha, x, y: calls.append(alpha) or _blas.axpy(alpha, x, y))
+    rng = np.random.default_rng(6)
+    shape = (3, BLOCK // 2 + 13)  # large enough for axpy, with a tail past any SIMD width
+    p = cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+    target = p.data
+    opt = optim.SGD([p], lr=0.05)
+    lr = float(dtype(0.05))  # the rate as the BLAS routine receives it
+    for _ in range(3):
+        before = p.data.copy()
+        g = rng.standard_normal(shape).astype(dtype)
+        p.grad = cr.tensor(g)
+        opt.step()
+        exact = before.astype(np.longdouble) - np.longdouble(lr) * g.astype(np.longdouble)
+        ulp = np.spacing((np.abs(before) + np.abs(lr * g)).astype(dtype))  # one unit in the last place of |w| + |ηg|
+        assert np.all(np.abs(p.data - exact) <= ulp)
+        assert not np.array_equal(p.data, before)  # it did move
+        np.testing.assert_array_equal(p.grad.data, g)  # the gradient is read, never overwritten
+    assert p.data is target and p.dtype == dtype
+    assert calls == [-0.05] * 3
+
+
+def test_blas_axpy_declines_what_it_cannot_do_and_leaves_y_untouched() -> None:
+    n = 100
+    x = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    frozen = np.ones(n, np.float32)
+    frozen.flags.writeable = False
+    both = np.ones(2 * n, np.float32)
+    cases = {
+        "ints": (np.arange(n), np.arange(n)),
+        "dtypes differ": (x.astype(np.float64), np.ones(n, np.float32)),
+        "shapes differ": (x[:-1], np.ones(n - 1, np.float32).reshape(1, -1)),
+        "strided y": (x[::2], np.ones(n, np.float32)[::2]),
+        "read-only y": (x, frozen),
+        "overlapping": (both[:n], both[n // 2:n // 2 + n]),
+    }
+    for name, (xs, y) in cases.items():
+        before = y.copy()
+        assert _blas.axpy(-0.5, xs, y) is False, name
+        np.testing.assert_array_equal(y, before, err_msg=name)
+
+
+@pytest.mark.skipif(not _blas.available, reason="this NumPy has no bundled OpenBLAS")
+def test_blas_axpy_adds_alpha_x_to_y_in_place() -> None:
+    x = np.arange(5, dtype=np.float64)
+    y = np.full((5,), 10.0)
+    assert _blas.axpy(-2.0, x, y) is True
+    np.testing.assert_array_equal(y, [10.0, 8.0, 6.0, 4.0, 2.0])
+
+
+def test_blas_routines_that_disagree_with_numpy_are_not_used(monkeypatch) -> None:
+    assert _blas._agrees({np.dtype(np.float32): lambda n, alpha, x, incx, y, incy: None}) is False
+    monkeypatch.setattr(_blas, "_bundled_openblas", lambda: [__file__])  # not a shared library: skipped
+    assert _blas._load() == {}
 
 
 def test_adam_updates_parameters_larger_than_one_block_like_the_formula() -> None:
