@@ -81,11 +81,15 @@ _ROUTINES = _load()
 
 def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     """y ← y + αx in place by BLAS, and True; or False, with nothing done, where BLAS cannot do it: no
-    bundled OpenBLAS, a dtype other than float32/float64, x and y of different dtypes or shapes, either not
-    C-contiguous, y read-only, or the two overlapping in memory."""
+    bundled OpenBLAS, a dtype other than float32/float64, x and y of different dtypes or shapes, not both
+    C-contiguous or both Fortran-contiguous, y read-only, or the two overlapping in memory."""
     routine = _ROUTINES.get(y.dtype)
-    if (routine is None or x.dtype != y.dtype or x.shape != y.shape or not x.flags.c_contiguous
-            or not y.flags.c_contiguous or not y.flags.writeable or np.may_share_memory(x, y)):
+    if routine is None or x.dtype != y.dtype or x.shape != y.shape or not y.flags.writeable:
+        return False
+    x_flags, y_flags = x.flags, y.flags
+    same_order = ((x_flags.c_contiguous and y_flags.c_contiguous)  # element i of one is element i of the other
+                  or (x_flags.f_contiguous and y_flags.f_contiguous))
+    if not same_order or np.may_share_memory(x, y):
         return False
     routine(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
     return True

@@ -216,6 +216,11 @@ def test_blas_axpy_adds_alpha_x_to_y_in_place() -> None:
     y = np.full((5,), 10.0)
     assert _blas.axpy(-2.0, x, y) is True
     np.testing.assert_array_equal(y, [10.0, 8.0, 6.0, 4.0, 2.0])
+    x2 = np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3))  # both Fortran order: element by element
+    y2 = np.asfortranarray(np.ones((2, 3), np.float32))
+    assert _blas.axpy(0.5, x2, y2) is True
+    np.testing.assert_array_equal(y2, 1 + 0.5 * np.arange(6).reshape(2, 3))
+    assert _blas.axpy(0.5, x2, np.ones((2, 3), np.float32)) is False  # one of each order: not element by element
 
 
 def test_blas_routines_that_disagree_with_numpy_are_not_used(monkeypatch) -> None:
