@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
+from numpy import ndarray
 
 import chainrule as cr
 
@@ -101,34 +102,45 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
-        mu = self.momentum
-        plain = not (mu or self.weight_decay)
+        if not (self.momentum or self.weight_decay):
+            self._descend()
+            return
         for index, p in enumerate(self.params):
             grad = p.grad
             if grad is None:
                 continue
-            if plain:
-                self._descend(p.data, grad.data)
-            elif mu:
+            if self.momentum:
                 for w, v, g, s1, s2 in self._pieces([p.data, self._velocity[index]], grad.data):
                     self._update(w, v, g, s1, s2)
             else:
                 for w, g, s1, s2 in self._pieces([p.data], grad.data):
                     self._update(w, None, g, s1, s2)
 
-    def _descend(self, w: np.ndarray, g: np.ndarray) -> None:
-        """w ← w − η g in place. A large parameter goes by BLAS axpy (one pass, on NumPy's BLAS threads) where
-        NumPy's bundled OpenBLAS has it, else a block at a time through one scratch piece; a small one whole."""
+    def _descend(self) -> None:
+        """Plain SGD, w ← w − η g in place for every parameter with a gradient. A large parameter goes by BLAS
+        axpy (one pass, on NumPy's BLAS threads) where NumPy's bundled OpenBLAS has it, else a block at a time
+        through one scratch piece; a small one whole."""
         lr = self.lr
-        n = w.size
-        if n >= BLOCK and axpy(-lr, g, w):
-            return
-        if n <= WHOLE or not w.flags.c_contiguous or g.shape != w.shape:
-            w -= g * lr
-            return
+        for p in self.params:
+            grad = p.grad
+            if grad is None:
+                continue
+            w, g = p.value, grad.value  # the arrays themselves (read as .data below only for a 0-d parameter)
+            if type(w) is not ndarray:
+                w = p.data
+            n = w.size
+            if n < BLOCK or not axpy(-lr, g, w):
+                if n <= WHOLE or not w.flags.c_contiguous or np.shape(g) != w.shape:
+                    w -= g * lr
+                else:
+                    self._descend_by_blocks(w, g)
+
+    def _descend_by_blocks(self, w: np.ndarray, g: np.ndarray) -> None:
+        """w ← w − η g for a large C-contiguous w, a block at a time through one scratch piece."""
+        lr = self.lr
         scratch = self._scratch_for(w.dtype)[0]
         flat_w, flat_g = w.reshape(-1), np.ravel(g)
-        for lo in range(0, n, BLOCK):
+        for lo in range(0, w.size, BLOCK):
             piece = flat_w[lo:lo + BLOCK]
             scaled = scratch[:piece.size]
             np.multiply(flat_g[lo:lo + BLOCK], lr, scaled)

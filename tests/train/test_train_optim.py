@@ -242,3 +242,12 @@ def test_adam_updates_parameters_larger_than_one_block_like_the_formula() -> Non
     m, v = 0.1 * decayed, 0.001 * decayed**2
     expected = w0 - 0.01 * (m / 0.1) / (np.sqrt(v / 0.001) + 1e-8)
     np.testing.assert_allclose(p.data, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_sgd_updates_a_zero_dimensional_parameter_in_place(momentum) -> None:
+    p = cr.tensor(3.0, requires_grad=True)  # held as a NumPy scalar until its array is needed
+    (p * p).backward()
+    optim.SGD([p], lr=0.1, momentum=momentum).step()
+    assert p.item() == pytest.approx(3.0 - 0.1 * 6.0)
+    assert p.data.shape == ()

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, mode, ndarray
+from .tensor import RECORDING, Tensor, mode, ndarray
 
 RELEASED = ("backward: this graph's saved values were already released by an earlier backward(); "
             "call backward(retain_graph=True) the first time to go through the graph twice")
@@ -105,7 +105,7 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
         queue.append((-root.seq, root))
     following = None  # the next node, when it is the only one waiting (a chain): no heap needed
     previous = mode.state  # the rules record a graph only under create_graph (as inside enable_grad/no_grad)
-    mode._update(create_graph)
+    mode.state = previous | RECORDING if create_graph else previous & ~RECORDING
     try:
         while queue or following is not None:
             if following is not None:
@@ -168,6 +168,8 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
             x.sweep_grad = None
             if target_ids is not None:
                 found[id(x)] = g
+            elif x.grad is None and type(g) is ndarray and not create_graph:
+                x.grad = Tensor._leaf(g)  # the common case of _deliver: g owns its buffer (copied above if not)
             else:
                 _deliver(x, g, create_graph)
     finally:

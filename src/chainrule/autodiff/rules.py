@@ -9,6 +9,7 @@ rule sums over broadcast axes itself. Composite functions (std, stack, split, ..
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
 from typing import Any
@@ -586,7 +587,15 @@ def _one_hot(labels: np.ndarray, logits: Any) -> np.ndarray:
 
 def _picked(z: np.ndarray, labels: np.ndarray) -> tuple:
     """The index of each example's labelled class: z[_picked(z, labels)] = z_label per example."""
-    return (np.arange(len(labels)), labels) if z.ndim == 2 else (labels,)
+    return (_row_numbers(len(labels)), labels) if z.ndim == 2 else (labels,)
+
+
+@functools.lru_cache(maxsize=16)
+def _row_numbers(n: int) -> np.ndarray:
+    """0, 1, ..., n − 1, read-only and kept: every batch of one size indexes its rows with the same array."""
+    rows = np.arange(n)
+    rows.flags.writeable = False
+    return rows
 
 
 def _softmax_cross_entropy(logits: np.ndarray, labels: Any, reduction: str = "mean") -> tuple:
