@@ -169,7 +169,13 @@ def test_plain_sgd_step_by_blas_is_w_minus_lr_times_g_to_within_one_unit_in_the_
     from chainrule.optim import BLOCK
 
     calls = []
-    monkeypatch.setattr(optim, "axpy", lambda alpha, x, y: calls.append(alpha) or _blas.axpy(alpha, x, y))
+
+    def spy(alpha, x, y):
+        done = _blas.axpy(alpha, x, y)
+        calls.append((alpha, done))
+        return done
+
+    monkeypatch.setattr(optim, "axpy", spy)
     rng = np.random.default_rng(6)
     shape = (3, BLOCK // 2 + 13)  # large enough for axpy, with a tail past any SIMD width
     p = cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
@@ -187,7 +193,7 @@ def test_plain_sgd_step_by_blas_is_w_minus_lr_times_g_to_within_one_unit_in_the_
         assert not np.array_equal(p.data, before)  # it did move
         np.testing.assert_array_equal(p.grad.data, g)  # the gradient is read, never overwritten
     assert p.data is target and p.dtype == dtype
-    assert calls == [-0.05] * 3
+    assert calls == [(-0.05, True)] * 3  # each step went by BLAS
 
 
 def test_blas_axpy_declines_what_it_cannot_do_and_leaves_y_untouched() -> None:
