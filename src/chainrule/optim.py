@@ -118,8 +118,8 @@ class SGD(Optimizer):
 
     def _descend(self) -> None:
         """Plain SGD, w ← w − η g in place for every parameter with a gradient. A large parameter goes by BLAS
-        axpy (one pass, on NumPy's BLAS threads) where NumPy's bundled OpenBLAS has it, else a block at a time
-        through one scratch piece; a small one whole."""
+        axpy (one pass, on NumPy's BLAS threads) where NumPy's bundled OpenBLAS has it, else by `_pieces`; a
+        small one whole."""
         lr = self.lr
         for p in self.params:
             grad = p.grad
@@ -130,21 +130,11 @@ class SGD(Optimizer):
                 w = p.data
             n = w.size
             if n < BLOCK or not axpy(-lr, g, w):
-                if n <= WHOLE or not w.flags.c_contiguous or np.shape(g) != w.shape:
+                if n <= WHOLE or np.shape(g) != w.shape:
                     w -= g * lr
                 else:
-                    self._descend_by_blocks(w, g)
-
-    def _descend_by_blocks(self, w: np.ndarray, g: np.ndarray) -> None:
-        """w ← w − η g for a large C-contiguous w, a block at a time through one scratch piece."""
-        lr = self.lr
-        scratch = self._scratch_for(w.dtype)[0]
-        flat_w, flat_g = w.reshape(-1), np.ravel(g)
-        for lo in range(0, w.size, BLOCK):
-            piece = flat_w[lo:lo + BLOCK]
-            scaled = scratch[:piece.size]
-            np.multiply(flat_g[lo:lo + BLOCK], lr, scaled)
-            np.subtract(piece, scaled, piece)
+                    for w_piece, g_piece, s1, s2 in self._pieces([w], g):
+                        self._update(w_piece, None, g_piece, s1, s2)
 
     def _update(self, w: np.ndarray, v: np.ndarray | None, g: np.ndarray, s1: Any, s2: Any) -> None:
         """w ← w − η·direction for one piece, in place; s1, s2 are scratch (None: temporaries)."""

@@ -168,8 +168,6 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
             x.sweep_grad = None
             if target_ids is not None:
                 found[id(x)] = g
-            elif x.grad is None and type(g) is ndarray and not create_graph:
-                x.grad = Tensor._leaf(g)  # the common case of _deliver: g owns its buffer (copied above if not)
             else:
                 _deliver(x, g, create_graph)
     finally:
