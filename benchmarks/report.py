@@ -225,6 +225,11 @@ def _setup_lines(records: list[dict], machine: dict, command: str, wall_s: float
              "- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))]
     if missing:
         lines.append("- Not measured: " + "; ".join(f"{k} ({v})" for k, v in missing.items()))
+    plan = next((r["plan"] for r in records if r.get("plan")), None)
+    if plan:
+        lines.append(f"- Timing: up to {plan['rounds']} interleaved rounds per workload, each library's block "
+                     f"about {plan['block_s']:g} s, after {plan['warmup']} warm-up call(s); at most "
+                     f"{plan['budget_s']:g} s of calls per library and workload")
     for r in records:
         walls = ", ".join(f"{k} {v['wall_s']:.0f} s" for k, v in r.get("sections", {}).items() if "wall_s" in v)
         lines.append(f"- Wall time with {r['threads']} thread(s): {walls or '–'}")

@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
 
 from .threads import blas_summary, pin_and_limit
@@ -73,7 +73,7 @@ def collect(threads: int, sections: str, settings: Settings, libs: list[str] | N
     record = {"threads": threads, "setup": setup or {"threads": threads, "note": "in-process, not pinned"},
               "versions": versions, "missing": missing,
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "sections": {}, "error": None}
+              "sections": {}, "error": None, "plan": asdict(settings.plan)}
     try:
         record["sections"] = run_sections(adapters, sections, settings, log)
     except Exception as e:

@@ -167,6 +167,8 @@ def test_report_lists_every_target_and_marks_one_over_its_limit_as_not_met(recor
     text = render([record], run.machine_info(), "python -m benchmarks.run --test")
     for target in targets(record):
         assert target.label in text
+    assert (f"- Timing: up to {TINY.plan.rounds} interleaved rounds per workload, each library's block about "
+            f"{TINY.plan.block_s:g} s") in text
     worse = copy.deepcopy(record)
     worse["sections"]["D"]["cases"]["D-i"]["results"]["chainrule"]["ratio_numpy"] = 1.6
     row = next(r for r in evaluate([worse]) if r["label"].startswith("D-i: MLP step"))

@@ -229,6 +229,27 @@ def test_blas_axpy_adds_alpha_x_to_y_in_place() -> None:
     assert _blas.axpy(0.5, x2, np.ones((2, 3), np.float32)) is False  # one of each order: not element by element
 
 
+@pytest.mark.skipif(not _blas.available, reason="this NumPy has no bundled OpenBLAS")
+def test_blas_axpy_finds_the_first_element_of_views_and_read_only_arrays() -> None:
+    buffer = np.arange(20, dtype=np.float64)
+    x, y = buffer[3:8], buffer[8:13]  # views starting inside one buffer, touching but not overlapping
+    assert _blas.axpy(1.0, x, y) is True
+    np.testing.assert_array_equal(buffer[8:13], [11.0, 13.0, 15.0, 17.0, 19.0])
+    np.testing.assert_array_equal(buffer[:8], np.arange(8.0))  # x and what lies before it are untouched
+    np.testing.assert_array_equal(buffer[13:], np.arange(13.0, 20.0))
+    frozen = np.arange(4, dtype=np.float32)
+    frozen.flags.writeable = False  # lends no writable buffer: its address comes the slower way
+    target = np.zeros(4, np.float32)
+    assert _blas.axpy(2.0, frozen, target) is True
+    np.testing.assert_array_equal(target, [0.0, 2.0, 4.0, 6.0])
+    grid = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
+    ones = np.asfortranarray(np.ones((3, 2), np.float32))
+    assert _blas.axpy(-1.0, grid[:, 1:3], ones) is True  # a Fortran-ordered view two columns in
+    np.testing.assert_array_equal(ones, 1 - grid[:, 1:3])
+    overlap = np.asfortranarray(np.zeros((4, 4), np.float32))
+    assert _blas.axpy(1.0, overlap[:, :2], overlap[:, 1:3]) is False  # Fortran-ordered and overlapping
+
+
 def test_blas_routines_that_disagree_with_numpy_are_not_used(monkeypatch) -> None:
     assert _blas._agrees({np.dtype(np.float32): lambda n, alpha, x, incx, y, incy: None}) is False
     monkeypatch.setattr(_blas, "_bundled_openblas", lambda: [__file__])  # not a shared library: skipped

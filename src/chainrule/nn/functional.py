@@ -99,6 +99,8 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Any:
     labels = _values(labels)
     if labels.dtype.kind not in "iu":  # whole numbers stored as floats; the primitive checks the rest
         labels = _class_labels("cross_entropy", labels, logits.shape[1])
+    if reduction == "mean":  # the primitive's default: the node then records no parameters
+        return cr.softmax_cross_entropy(logits, labels)
     return cr.softmax_cross_entropy(logits, labels, reduction=reduction)
 
 
