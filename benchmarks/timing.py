@@ -93,7 +93,7 @@ class RoundPlan:
     Many short rounds rather than a few long ones: a ratio is the median of per-round ratios, and each round
     pairs blocks run next to each other, so the more (and the shorter) the rounds, the less a burst of load
     on this shared machine moves the median. With 15 rounds of 0.15 s, D-ii's ratio at 1 thread came out
-    anywhere from 1.05 to 1.13 for one engine; with 40 rounds of 0.05 s, 1.08 in three runs out of three.
+    anywhere from 1.05 to 1.13 for one engine; with 40 rounds of 0.05 s, from 1.06 to 1.09 in six runs.
     """
 
     rounds: int = 40
