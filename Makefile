@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # Arguments for the demo, e.g. `make demo DEMO_ARGS="--lr 2 --loss bce"`.
 DEMO_ARGS ?=
 
-.PHONY: demo test bench bench-quick lint clean
+.PHONY: demo test bench bench-quick lint clean fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(VENV)/.installed-bench
 
 bench-quick: $(VENV)/.installed-bench
 	$(PY) -m benchmarks.run --quick
+
+# 10,000 random programs through chainrule and PyTorch (values, gradients, every mode); `make test` runs 400.
+fuzz: $(VENV)/.installed-dev
+	$(PY) tests/fuzz/run.py --programs $(or $(FUZZ_PROGRAMS),10000)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests

@@ -100,11 +100,27 @@ def main(argv: list[str] | None = None) -> int:
             paths.append(json_path.name)
         else:
             failed.append(f"{threads} thread(s): worker wrote no results")
+    sweep = _measure_sweep(results_dir / f"{preset}-sweep.json", WORKER_TIMEOUT_S[preset], failed)
     machine["finished"] = _now()
     machine["load_end"] = "/".join(f"{x:.2f}" for x in os.getloadavg())
     run_path.write_text(json.dumps({"machine": machine, "command": command, "wall_s": time.monotonic() - started,
-                                    "records": paths, "failed": failed}, indent=1))
+                                    "records": paths, "failed": failed, "sweep": sweep}, indent=1))
     return _render_saved(run_path, out)
+
+
+def _measure_sweep(json_path: Path, timeout: int, failed: list[str]) -> dict | None:
+    """The classic grid of `chainrule sweep` (issue 13) timed on one core by benchmarks.sweep_grid."""
+    json_path.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "benchmarks.sweep_grid", "--out", str(json_path)]
+    print(f"== sweep: {' '.join(cmd[1:])}", flush=True)
+    try:
+        subprocess.run(cmd, env=thread_env(1), cwd=ROOT, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        failed.append(f"sweep: ran past {timeout} s")
+    if not json_path.exists():
+        failed.append("sweep: no result written")
+        return None
+    return json.loads(json_path.read_text())
 
 
 def _render_saved(run_path: Path, out: Path) -> int:
@@ -119,11 +135,17 @@ def _render_saved(run_path: Path, out: Path) -> int:
         return 1
     from .report import render, targets_table
     text = render(records, run["machine"], run["command"], run["wall_s"])
+    if run.get("sweep"):
+        from .sweep_grid import line
+        text += f"\n## The learner's experiment (issue 13)\n\n- {line(run['sweep'])}\n"
     if run["failed"]:
         text += "\n## Failures\n\n" + "\n".join(f"- {f}" for f in run["failed"]) + "\n"
     out.write_text(text)
     lines, _ = targets_table(sorted(records, key=lambda r: r["threads"]))
     print("\n".join(lines))
+    if run.get("sweep"):
+        from .sweep_grid import line
+        print(line(run["sweep"]))
     print(f"\nwrote {out} (measured in {run['wall_s']:.0f} s)")
     return 0 if not run["failed"] and all(r.get("error") is None for r in records) else 1
 

@@ -13,6 +13,7 @@ from .base import Adapter, Unavailable
 REGISTRY: dict[str, str] = {
     "numpy": "benchmarks.reference:NumpyReference",
     "chainrule": "benchmarks.adapters.chainrule_adapter:Chainrule",
+    "chainrule-compiled": "benchmarks.adapters.chainrule_compiled:ChainruleCompiled",
     "torch": "benchmarks.adapters.torch_eager:TorchEager",
     "jax-jit": "benchmarks.adapters.jax_jit:JaxJit",
     "autograd": "benchmarks.adapters.hips_autograd:HipsAutograd",

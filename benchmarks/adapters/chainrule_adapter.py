@@ -71,7 +71,8 @@ class Chainrule(Adapter):
         return forward_backward
 
     # ------------------------------------------------------------------------- C
-    def moons_step(self, spec: MoonsSpec) -> Callable[[], float]:
+    def _moons_step_function(self, spec: MoonsSpec) -> Callable:
+        """micrograd's demo step (the loss Tensor returned); the compiled adapter compiles this same function."""
         cr = self.cr
         model, params = self._model(spec.W, spec.b)
         X = cr.tensor(spec.X)
@@ -79,7 +80,7 @@ class Chainrule(Adapter):
         optimizer = self.optim.SGD(params, lr=spec.lr)
         alpha = spec.alpha
 
-        def step() -> float:
+        def step():
             optimizer.zero_grad()
             score = model(X)
             reg = (params[0] * params[0]).sum()
@@ -88,9 +89,13 @@ class Chainrule(Adapter):
             loss = cr.relu(1 - y * score).mean() + alpha * reg
             loss.backward()
             optimizer.step()
-            return loss.item()
+            return loss
 
         return step
+
+    def moons_step(self, spec: MoonsSpec) -> Callable[[], float]:
+        step = self._moons_step_function(spec)
+        return lambda: step().item()
 
     # ------------------------------------------------------------------------- D
     def _training(self, spec: MLPSpec):

@@ -5,8 +5,14 @@ Errors in what the user typed are one line on stderr and exit status 2, never a 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+
+from . import limits
+
+# Arguments like -1, -0.5, -1,0 or -2e-3 are numbers, not options (argparse's matcher knows only -1 and -0.5).
+NEGATIVE_NUMBERS = re.compile(r"^-\.?\d[\d.,eE+-]*$")
 
 
 class UsageError(Exception):
@@ -27,20 +33,22 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         sub, "train",
         "Train an MLP on a data set (xor circles moons spirals gaussians digits); write model.npz, metrics.json, "
         "loss.png and, for 2-D data, boundary.png; print the final train and test accuracy.",
-        "chainrule train xor --hidden 2 --lr 0.5 --epochs 5000\n"
-        "  chainrule train spirals --hidden 32 32 --activation tanh --optimizer adam --lr 0.01 --epochs 2000\n"
-        "  chainrule train digits --hidden 128 --loss ce --optimizer adam --lr 0.01 --epochs 30 --batch-size 32")
+        "chainrule train xor          # the data set's recipe (2-4-1 sigmoid, mse, SGD lr 2, 2000 epochs): 100%\n"
+        "  chainrule train spirals --hidden 32 32 --activation tanh --optimizer adam --lr 0.01 --epochs 2000"
+        "   # ≥ 95% test accuracy\n"
+        "  chainrule train digits --hidden 128 --loss ce --optimizer adam --lr 0.01 --epochs 30 --batch-size 32"
+        "   # mini-batches: ≥ 95% test accuracy")
     train.add_argument("dataset", metavar="DATASET", help="xor, circles, moons, spirals, gaussians or digits")
-    train.add_argument("--hidden", type=int, nargs="+", default=[4], metavar="N",
-                       help="hidden layer widths, e.g. --hidden 4 4 (default 4)")
-    train.add_argument("--activation", default="sigmoid",
-                       help="hidden units: sigmoid, tanh, relu, leaky_relu, softplus (default sigmoid)")
-    train.add_argument("--loss", help="mse, half_sum, bce, bce_logits or ce (default ce for more than two "
-                       "classes, else mse)")
-    train.add_argument("--optimizer", default="sgd", help="sgd or adam (default sgd)")
-    train.add_argument("--lr", type=float, help="learning rate η (default 0.5 for sgd, 0.01 for adam)")
+    train.add_argument("--hidden", type=int, nargs="+", metavar="N",
+                       help="hidden layer widths, e.g. --hidden 4 4 (default: the data set's recipe)")
+    train.add_argument("--activation",
+                       help="hidden units, a name in chainrule.nn.ACTIVATIONS, e.g. tanh (default: the recipe's)")
+    train.add_argument("--loss", help="mse, half_sum, bce, bce_logits or ce (default: the recipe's)")
+    train.add_argument("--optimizer", help="a name in chainrule.optim.OPTIMIZERS: sgd, adam, ... (default: the recipe's)")
+    train.add_argument("--lr", type=float, help="learning rate η (default: the recipe's; 0.5 for sgd, 0.01 for "
+                       "adam when the optimizer differs from the recipe's)")
     train.add_argument("--momentum", type=float, default=0.0, help="SGD momentum μ in [0, 1) (default 0)")
-    train.add_argument("--epochs", type=int, default=1000, help="passes over the training set (default 1000)")
+    train.add_argument("--epochs", type=int, help="passes over the training set (default: the recipe's)")
     train.add_argument("--batch-size", type=int, help="examples per step (default: the whole training set)")
     train.add_argument("--seed", type=int, default=0, help="seed for data, split, weights and shuffling (default 0)")
     train.add_argument("--samples", type=int, help="data set size for generated data (default 200)")
@@ -50,32 +58,101 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--out", metavar="DIR", help="output folder (default runs/DATASET)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar (default: only when output is a terminal)")
+    limits.add_memory_flag(train)
     train.set_defaults(func=_train_command)
 
     predict = _parser_for(
         sub, "predict",
         "Evaluate a saved model on inputs given on the command line: one example per argument, its numbers "
         "separated by commas (or, for one example, just its numbers).",
-        "chainrule predict runs/demo/model.npz 0,0 0,1 1,0 1,1")
+        "chainrule predict runs/demo/model.npz 0,0 0,1 1,0 1,1\n  chainrule predict runs/demo/model.npz -1,0 0.5,-0.5")
     predict.add_argument("model", metavar="MODEL", help="a model file written by chainrule train or demo")
-    predict.add_argument("inputs", nargs="+", metavar="X", help="an example, e.g. 0,1")
+    predict.add_argument("inputs", nargs="+", metavar="X", help="an example, e.g. 0,1 (negative numbers welcome)")
     predict.set_defaults(func=_predict_command)
+    predict._negative_number_matcher = NEGATIVE_NUMBERS  # so that -1,0 is an example, not an option
 
     demo = _parser_for(
         sub, "demo",
         "Train XOR the classic way: a 2-2-1 sigmoid network, C = ½Σ(t − y)², plain full-batch gradient descent; "
         "print the four predictions and where the pictures are.",
-        "chainrule demo --lr 2 --loss bce --seed 3")
+        "chainrule demo                              # reaches 100% accuracy\n"
+        "  chainrule demo --lr 100 --seed 1            # fails on purpose: η too large, and the output says so")
     demo.add_argument("--lr", type=float, default=0.5, help="learning rate η (default 0.5)")
     demo.add_argument("--loss", default="half_sum", help="half_sum (½Σ(t − y)², default), mse, bce or bce_logits")
     demo.add_argument("--epochs", type=int, default=5000, help="epochs of full-batch descent (default 5000)")
     demo.add_argument("--seed", type=int, default=1, help="seed of the initial weights (default 1)")
     demo.add_argument("--hidden", type=int, default=2, help="hidden units (default 2)")
     demo.add_argument("--momentum", type=float, default=0.0, help="SGD momentum μ (default 0: plain descent)")
-    demo.add_argument("--out", default="runs/demo", metavar="DIR", help="output folder (default runs/demo)")
+    demo.add_argument("--out", metavar="DIR", help="output folder (default runs/demo with the default settings, "
+                      "else runs/demo-LOSS-lrLR-seedSEED, so runs/demo/model.npz is never overwritten by a variant)")
     demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="show a progress bar (default: only when output is a terminal)")
+    limits.add_memory_flag(demo)
     demo.set_defaults(func=_demo_command)
+    _add_sweep_command(sub)
+
+
+def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
+    sweep = _parser_for(
+        sub, "sweep",
+        "The learner's experiment: train one network per learning rate × cost × architecture × optimizer × seed "
+        "on the same data (each seed starts from the same weights in every setting); print a table with every "
+        "run's final cost, accuracies, the epoch it reached --target and its diagnosis; write sweep.csv, "
+        "sweep.json and sweep.png (cost curves, one panel per setting, seeds overlaid).",
+        "chainrule sweep xor          # the classic grid: 2-2-1, η 0.1 0.5 2 10, mse and bce, seeds 0-9\n"
+        "  chainrule sweep xor --lr 0.5 2 --loss mse bce --seed 0 1 2 --hidden 2 4 --epochs 2000")
+    sweep.add_argument("dataset", metavar="DATASET", help="xor, circles, moons, spirals, gaussians or digits")
+    sweep.add_argument("--lr", type=float, nargs="+", default=[0.1, 0.5, 2.0, 10.0], metavar="LR",
+                       help="learning rates η (default 0.1 0.5 2 10)")
+    sweep.add_argument("--loss", nargs="+", default=["mse", "bce"], metavar="COST",
+                       help="costs: mse, half_sum, bce, bce_logits, ce (default mse bce)")
+    sweep.add_argument("--seed", type=int, nargs="+", default=list(range(10)), metavar="SEED",
+                       help="seeds of the initial weights (default 0 to 9)")
+    sweep.add_argument("--hidden", nargs="+", default=["2"], metavar="WIDTHS",
+                       help="architectures, one per value, widths joined by commas: --hidden 2 4 8,8 (default 2)")
+    sweep.add_argument("--optimizer", nargs="+", default=["sgd"], metavar="OPT", help="sgd and/or adam (default sgd)")
+    sweep.add_argument("--activation", default="sigmoid", help="hidden units (default sigmoid)")
+    sweep.add_argument("--epochs", type=int, default=5000, help="epochs of full-batch descent per run (default 5000)")
+    sweep.add_argument("--target", type=float, metavar="ACCURACY",
+                       help="accuracy that counts as reached, e.g. 0.95 (default: 100%% train accuracy for xor, "
+                       "95%% test accuracy otherwise)")
+    sweep.add_argument("--out", default="runs/sweep", metavar="DIR", help="output folder (default runs/sweep)")
+    sweep.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show a progress bar (default: only on a terminal)")
+    limits.add_memory_flag(sweep)
+    sweep.set_defaults(func=_sweep_command)
+
+
+def _sweep_command(args: argparse.Namespace) -> int:
+    limits.check_sweep(args)
+    from .diagnose import Target, default_target
+    from .sweep import check_sweep, run_sweep, write_sweep
+
+    try:
+        hidden = [[int(w) for w in text.split(",")] for text in args.hidden]
+    except ValueError:
+        raise UsageError(f"--hidden takes widths joined by commas, e.g. 2 or 8,8; got {' '.join(args.hidden)}") from None
+    target = None
+    if args.target is not None:
+        if not 0 < args.target <= 1:
+            raise UsageError(f"--target is an accuracy in (0, 1], got {args.target}")
+        target = Target(default_target(args.dataset).metric, args.target)
+    options = dict(lrs=args.lr, losses=args.loss, seeds=args.seed, hidden=hidden, optimizers=args.optimizer,
+                   epochs=args.epochs)
+    try:
+        check_sweep(args.dataset, activation=args.activation, **options)
+        result = run_sweep(args.dataset, target=target, activation=args.activation, progress=args.progress,
+                           **options)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(result.text())
+    print(f"{len(result.runs)} runs in {result.seconds:.1f} s")
+    for path in write_sweep(result, args.out).values():
+        print(f"wrote {path}")
+    if result.interrupted:
+        print(f"interrupted: kept the {len(result.runs)} of {result.planned} runs that finished", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _run_training(settings, progress):
@@ -100,6 +177,7 @@ def _report_files(files: dict) -> None:
 
 
 def _train_command(args: argparse.Namespace) -> int:
+    limits.check_train(args)
     from .train import RunSettings
 
     settings = RunSettings(
@@ -110,13 +188,14 @@ def _train_command(args: argparse.Namespace) -> int:
     result = _run_training(settings, args.progress)
     s, model = result.settings, result.model
     batch = f"batch size {s.batch_size}" if s.batch_size else "full batch"
-    optimizer = f"SGD lr {s.lr:g}" + (f" momentum {s.momentum:g}" if s.momentum else "") if s.optimizer == "sgd" \
-        else f"Adam lr {s.lr:g}"
+    from .optim import OPTIMIZERS
+    optimizer = f"{OPTIMIZERS[s.optimizer].label} lr {s.lr:g}" + (f" momentum {s.momentum:g}" if s.momentum else "")
     print(f"{s.dataset}: MLP {'-'.join(map(str, model.sizes))} ({s.activation} hidden, "
           f"{model.activation_name(model.L)} output), loss {s.loss}, {optimizer}, "
           f"{batch}, seed {s.seed}; {result.history.epochs} epochs in {result.history.seconds:.1f} s")
     for message in result.history.messages:
         print(message)
+    print(f"diagnosis: {result.diagnosis.message}")
     test_examples = len(result.test_data[1]) if result.test_data else 0
     print(f"train accuracy {_score(result.final['train_acc'], result.final['train_loss'], len(result.train_data[1]))}")
     print(f"test accuracy  {_score(result.final['test_acc'], result.final['test_loss'], test_examples)}")
@@ -125,27 +204,30 @@ def _train_command(args: argparse.Namespace) -> int:
 
 
 def _demo_command(args: argparse.Namespace) -> int:
-    from .train import RunSettings, predict
+    from .train import LOSS_LABELS, RunSettings, prediction_table
 
+    defaults = build_parser().parse_args(["demo"])
+    varied = [args.loss if name == "loss" else f"{name}{getattr(args, name):g}"
+              for name in ("lr", "loss", "epochs", "seed", "hidden", "momentum")
+              if getattr(args, name) != getattr(defaults, name)]
+    out = args.out = args.out or "-".join(["runs/demo", *varied])  # one folder per setting: runs/demo is the default's
+    limits.check_demo(args)
     settings = RunSettings(dataset="xor", hidden=[args.hidden], activation="sigmoid", loss=args.loss,
                            optimizer="sgd", lr=args.lr, momentum=args.momentum, epochs=args.epochs,
-                           seed=args.seed, test_size=0.0, out=args.out)
+                           seed=args.seed, test_size=0.0, out=out)
     result = _run_training(settings, args.progress)
     s, history = result.settings, result.history
-    from .train import LOSS_LABELS
-
     print(f"XOR with an MLP {'-'.join(map(str, result.model.sizes))} of sigmoid units, {LOSS_LABELS[s.loss]}, "
           f"plain gradient descent with lr {s.lr:g}" + (f" and momentum {s.momentum:g}" if s.momentum else "")
           + f", seed {s.seed}: {history.epochs} epochs in {history.seconds:.1f} s")
     X, t = result.train_data
-    y = predict(result.model, X).reshape(-1)
-    print("   x1  x2   target   output y       class")
-    for x, target, output in zip(X, t, y):
-        label = int(output > result.threshold)
-        print(f"   {x[0]:2.0f}  {x[1]:2.0f}   {target:6d}   {output:<13.8g}  {label}  {'right' if label == target else 'WRONG'}")
+    heading = "outputs (logits)" if s.loss in ("ce", "bce_logits") else "output y"
+    print(f"   x1  x2   target   {heading:<28} class")
+    for (x, outputs, label, right), target in zip(prediction_table(result.model, X, t, result.threshold), t):
+        x1, x2 = x.split(", ")
+        print(f"   {x1:>2}  {x2:>2}   {target:6d}   {outputs:<28} {label}  {'right' if right else 'WRONG'}")
     print(f"cost {result.final['train_loss']:.8g}, accuracy {result.final['train_acc']:.0%}")
-    for message in history.messages:
-        print(message)
+    print(f"diagnosis: {result.diagnosis.message}")
     print(f"pictures: {result.files['loss_plot']}  {result.files['boundary_plot']}")
     print(f"model:    {result.files['model']}  (try: chainrule predict {result.files['model']} 0,1)")
     return 0
@@ -225,11 +307,13 @@ def _add_explain_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="FILE", help="write here (default: terminal text to the screen; "
                         "other formats to explanation.md / .tex / .html)")
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours on a terminal")
+    limits.add_memory_flag(parser)
     parser.set_defaults(func=_explain)
 
 
 def _explain(args: argparse.Namespace) -> int:
     """Build the problem from the arguments, explain it, and print or write it in the chosen format."""
+    limits.check_explain(args)
     import os
     from pathlib import Path
 
@@ -242,6 +326,7 @@ def _explain(args: argparse.Namespace) -> int:
         render,
     )
     from chainrule.explain.render import EXTENSIONS
+    from chainrule.files import write_atomically
 
     if (args.source is None) == (args.sizes is None):
         raise UsageError("give a JSON spec or a model file, or --sizes (one of them)")
@@ -274,7 +359,7 @@ def _explain(args: argparse.Namespace) -> int:
     out = out or Path(f"explanation{EXTENSIONS[format_]}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render(explanation, format_), encoding="utf-8")
+        write_atomically(out, render(explanation, format_))
     except OSError as error:
         raise UsageError(f"cannot write {out}: {error.strerror or error}") from None
     summary = explanation.summary()
@@ -326,6 +411,7 @@ def _add_chain_commands(sub: argparse._SubParsersAction) -> None:
     naive.add_argument("--seed", type=int, default=0, help="seed for --sizes weights (default 0)")
     naive.add_argument("--out", default="runs/compare-naive", metavar="DIR",
                        help="folder for naive.csv and naive.png (default runs/compare-naive)")
+    limits.add_memory_flag(naive)
     naive.set_defaults(func=_compare_naive_command)
     modes = _parser_for(
         what, "modes",
@@ -340,6 +426,7 @@ def _add_chain_commands(sub: argparse._SubParsersAction) -> None:
     modes.add_argument("--batch", type=int, default=16, help="examples in the batch (default 16)")
     modes.add_argument("--out", default="runs/compare-modes", metavar="DIR",
                        help="folder for modes.csv and modes.png (default runs/compare-modes)")
+    limits.add_memory_flag(modes)
     modes.set_defaults(func=_compare_modes_command)
 
     graph = _parser_for(
@@ -376,6 +463,8 @@ def _chain_explanation(args: argparse.Namespace):
 
 
 def _chain_command(args: argparse.Namespace) -> int:
+    if args.graph:
+        limits.check_output(args.graph)
     explanation = _chain_explanation(args)
     print(explanation.to_text())
     if args.graph:
@@ -394,11 +483,13 @@ def _save_drawing(explanation, path: str) -> None:
 
 
 def _graph_command(args: argparse.Namespace) -> int:
+    limits.check_output(args.out)
     _save_drawing(_chain_explanation(args), args.out)
     return 0
 
 
 def _compare_naive_command(args: argparse.Namespace) -> int:
+    limits.check_compare_naive(args)
     from chainrule.explain import naive
 
     low, high = args.hidden
@@ -430,6 +521,7 @@ def _compare_modes_command(args: argparse.Namespace) -> int:
     if not sizes:
         raise UsageError(f"--max-params {args.max_params} is below the smallest network "
                          f"({modes.make_problem(modes.SIZES[0], batch=1).n} parameters)")
+    limits.check_compare_modes(args, sizes[-1])
     try:
         modes.compare_modes_report(args.out, sizes, sample=args.sample, batch=args.batch)
     except OSError as error:
@@ -445,6 +537,8 @@ def _add_serve_command(sub: argparse._SubParsersAction) -> None:
                         help="interface to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     parser.add_argument("--open", action="store_true", help="open the playground in a web browser")
+    parser.add_argument("--max-sessions", type=int, default=256, metavar="N",
+                        help="sessions kept at once, 8 per browser; a full server answers 429 (default 256)")
     parser.set_defaults(func=_serve)
 
 
@@ -452,12 +546,14 @@ def _serve(args: argparse.Namespace) -> int:
     """Start the playground server (blocks until Ctrl+C)."""
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
+    if not 1 <= args.max_sessions <= 100_000:
+        raise UsageError(f"--max-sessions must be between 1 and 100000, got {args.max_sessions}")
     try:
         from chainrule.web import serve
     except ImportError as error:
         raise UsageError(f"the playground needs Starlette and uvicorn: pip install 'chainrule[web]' ({error})") from None
     try:
-        serve(host=args.host, port=args.port, open_browser=args.open)
+        serve(host=args.host, port=args.port, open_browser=args.open, capacity=args.max_sessions)
     except OSError as error:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
     return 0
@@ -467,9 +563,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Back-propagation you can run, see and trust.",
-        epilog="example:\n  chainrule train xor --hidden 2 --lr 0.5 --epochs 5000",
+        epilog="example:\n  chainrule demo               # trains the classic XOR network to 100% accuracy\n"
+               "  chainrule train spirals      # the data set's recipe: ≥ 95% test accuracy",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser._negative_number_matcher = NEGATIVE_NUMBERS  # argparse's own matcher misses -1,0 and -1e-3
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_training_commands(sub)
     _add_explain_commands(sub)
@@ -481,6 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        limits.check_arguments_are_text(argv)
+    except limits.LimitError as error:
+        print(f"chainrule: error: {error}", file=sys.stderr)
+        return 2
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse has already printed its one-line message
@@ -490,8 +594,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except UsageError as error:
+    except (UsageError, limits.LimitError) as error:
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"chainrule {args.command}: error: out of memory; try smaller sizes", file=sys.stderr)
+        return 2
+    except OSError as error:  # a file system refusal the command did not foresee (disk full, ...): one line
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"chainrule {args.command}: error: {error.strerror or error}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-import chainrule as cr
-
+from . import autodiff as cr
 from .data import batches
-from .nn.functional import accuracy, decision_threshold, get_loss
+from .diagnose import Diagnosis, default_target, diagnose
+from .nn.functional import COSTS, accuracy, decision_threshold, get_loss
 from .nn.module import Module
-from .optim import Optimizer
+from .optim import OPTIMIZERS, Optimizer
 
 Callback = Callable[[int, "History"], Any]
 
@@ -121,17 +121,9 @@ def plateau(history: History, window: int, tol: float = 1e-2, n_examples: int | 
         score += f" ({round(history.train_acc[-1] * n_examples)}/{n_examples})"
     return (
         f"training has levelled off below 100% accuracy: after {history.epochs} epochs the loss went only from "
-        f"{old:.8g} to {new:.8g} over the last {window} epochs, and train accuracy is {score}. The likely cause "
-        "is a local minimum (or a flat region) of the cost, or a network too small for the data. Usual "
-        "remedies: another seed, more hidden units (the surest), or momentum (e.g. 0.9), which sometimes "
-        "carries the weights past it."
+        f"{old:.8g} to {new:.8g} over the last {window} epochs, and train accuracy is {score}. "
+        "chainrule.diagnose.diagnose tells a plateau that is still moving from a saturated one or a true minimum."
     )
-
-
-XOR_LOCAL_MINIMUM = (
-    "For XOR with two hidden units this is the known local minimum: the hidden layer maps two corners with "
-    "different targets to the same values, so the output can only sit near 0.5 for both."
-)
 
 
 def stop_on_plateau(window: int, tol: float = 1e-2) -> Callback:
@@ -185,103 +177,143 @@ def fit(
     than `plateau_tol` (relative) over the last `plateau_epochs` epochs (default: a tenth of the run, at
     least 100), a message says so (see `plateau`).
     """
-    loss_fn = get_loss(loss) if isinstance(loss, str) else loss
-    threshold = decision_threshold(loss) if threshold is None else float(threshold)
+    _check_counts(epochs, batch_size)
     X, y = _as_pair("train_data", train_data)
     test = _as_pair("test_data", test_data) if test_data is not None else None
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"fit: epochs must be an integer ≥ 0, got {epochs!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
-        raise ValueError(f"fit: batch_size must be ≥ 1 (or None for the full set), got {batch_size!r}")
     window = plateau_epochs if plateau_epochs is not None else max(100, epochs // 10)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     full_batch = batch_size is None or batch_size >= len(X)
     callbacks = list(callbacks)
-
-    params = model.parameters()
-    snapshot = [np.array(p.data, copy=True) for p in params]
-
-    def keep_parameters() -> None:
-        for p, saved in zip(params, snapshot):
-            np.copyto(saved, p.data)
-
-    def restore_parameters() -> None:
-        for p, saved in zip(params, snapshot):
-            np.copyto(p.data, saved)
-
-    history = History()
-    stepping = False
+    run = _Epochs(model, loss, optimizer, X, y, test, threshold)
+    history = run.history
     bar = _progress_bar(progress, epochs)
     started = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             for epoch in range(epochs + 1):
-                # Measure the parameters after `epoch` epochs. With a full batch the same forward pass
-                # also serves the next step, so it keeps its graph.
-                if full_batch and epoch < epochs:
-                    optimizer.zero_grad()
-                    output = model(X)
-                    cost = loss_fn(output, y)
-                else:
-                    with cr.no_grad():
-                        output = model(X)
-                        cost = loss_fn(output, y)
-                value = _scalar(cost)
-                if not math.isfinite(value):
-                    restore_parameters()
-                    history.stop("non-finite loss", _nonfinite_message(value, history, optimizer.lr))
+                # With a full batch the forward pass that measures also serves the next step (keeps its graph).
+                cost = run.measure(keep_graph=full_batch and epoch < epochs)
+                if cost is None:
                     break
-                history.train_loss.append(value)
-                history.train_acc.append(accuracy(output, y, threshold))
-                history.lr.append(optimizer.lr)
-                if test is not None:
-                    test_loss, test_acc = evaluate(model, loss_fn, *test, threshold=threshold)
-                    history.test_loss.append(test_loss)
-                    history.test_acc.append(test_acc)
-                if bar is not None and epoch > 0:
-                    bar.set_postfix_str(f"loss {value:.6g}  acc {history.train_acc[-1]:.1%}", refresh=False)
-                    bar.update(1)
+                _advance(bar, epoch, history)
                 if epoch == epochs or _callbacks_stop(epoch, history, callbacks):
                     break
-
-                keep_parameters()  # these parameters have a finite loss
-                stepping = True
-                if full_batch:
-                    cost.backward()
-                    optimizer.step()
-                else:
-                    for X_batch, y_batch in batches(X, y, batch_size, shuffle=True, seed=rng):
-                        optimizer.zero_grad()
-                        batch_cost = loss_fn(model(X_batch), y_batch)
-                        batch_value = _scalar(batch_cost)
-                        if not math.isfinite(batch_value):
-                            restore_parameters()
-                            history.stop("non-finite loss", _nonfinite_message(batch_value, history, optimizer.lr))
-                            break
-                        keep_parameters()
-                        batch_cost.backward()
-                        optimizer.step()
-                    if history.stopped_reason == "non-finite loss":
-                        break
-                stepping = False
+                if not (run.full_batch_step(cost) if full_batch else run.mini_batch_epoch(batch_size, rng)):
+                    break
                 if scheduler is not None:
                     scheduler.step()
     except KeyboardInterrupt:
-        if stepping:  # a step may be half applied: go back to the parameters before it
-            restore_parameters()
-        history.stop("interrupted", f"interrupted after {history.epochs} epochs; the model keeps its last "
-                     "complete parameters")
+        run.interrupted()
     finally:
         if bar is not None:
             bar.close()
         optimizer.zero_grad()
     history.seconds = time.perf_counter() - started
-    if history.stopped_reason == "completed":
-        found = plateau(history, window, plateau_tol, len(X))
-        if found:
-            history.plateau = True
-            history.messages.append(found)
+    _note_plateau(history, window, plateau_tol, len(X))
     return history
+
+
+def _note_plateau(history: History, window: int, tol: float, n_examples: int) -> None:
+    """At the end of a run that completed, record `plateau`'s message if it finds one."""
+    found = plateau(history, window, tol, n_examples) if history.stopped_reason == "completed" else None
+    if found:
+        history.plateau = True
+        history.messages.append(found)
+
+
+def _check_counts(epochs: Any, batch_size: Any) -> None:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an integer ≥ 0, got {epochs!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
+        raise ValueError(f"fit: batch_size must be ≥ 1 (or None for the full set), got {batch_size!r}")
+
+
+def _advance(bar: Any, epoch: int, history: History) -> None:
+    if bar is not None and epoch > 0:
+        bar.set_postfix_str(f"loss {history.train_loss[-1]:.6g}  acc {history.train_acc[-1]:.1%}", refresh=False)
+        bar.update(1)
+
+
+class _Epochs:
+    """One `fit` in progress: measures after each epoch into `history`, steps, and keeps the last parameters
+    with a finite loss so that a NaN step or an interruption can go back to them."""
+
+    def __init__(self, model: Module, loss: Any, optimizer: Optimizer, X: np.ndarray, y: np.ndarray,
+                 test: tuple[np.ndarray, np.ndarray] | None, threshold: float | None) -> None:
+        self.model, self.optimizer, self.X, self.y, self.test = model, optimizer, X, y, test
+        self.loss_fn = get_loss(loss) if isinstance(loss, str) else loss
+        self.threshold = decision_threshold(loss) if threshold is None else float(threshold)
+        self.params = model.parameters()
+        self.snapshot = [np.array(p.data, copy=True) for p in self.params]
+        self.history = History()
+        self.stepping = False
+
+    def keep(self) -> None:
+        for p, saved in zip(self.params, self.snapshot):
+            np.copyto(saved, p.data)
+
+    def restore(self) -> None:
+        for p, saved in zip(self.params, self.snapshot):
+            np.copyto(p.data, saved)
+
+    def _stop_if_nonfinite(self, value: float) -> bool:
+        if math.isfinite(value):
+            return False
+        self.restore()
+        self.history.stop("non-finite loss", _nonfinite_message(value, self.history, self.optimizer.lr))
+        return True
+
+    def measure(self, keep_graph: bool) -> Any:
+        """Record train (and test) loss and accuracy now; the cost (for a full-batch step), or None on NaN/inf."""
+        if keep_graph:
+            self.optimizer.zero_grad()
+            output = self.model(self.X)
+            cost = self.loss_fn(output, self.y)
+        else:
+            with cr.no_grad():
+                output = self.model(self.X)
+                cost = self.loss_fn(output, self.y)
+        value = _scalar(cost)
+        if self._stop_if_nonfinite(value):
+            return None
+        history = self.history
+        history.train_loss.append(value)
+        history.train_acc.append(accuracy(output, self.y, self.threshold))
+        history.lr.append(self.optimizer.lr)
+        if self.test is not None:
+            test_loss, test_acc = evaluate(self.model, self.loss_fn, *self.test, threshold=self.threshold)
+            history.test_loss.append(test_loss)
+            history.test_acc.append(test_acc)
+        return cost
+
+    def full_batch_step(self, cost: Any) -> bool:
+        self.keep()  # these parameters have a finite loss
+        self.stepping = True
+        cost.backward()
+        self.optimizer.step()
+        self.stepping = False
+        return True
+
+    def mini_batch_epoch(self, batch_size: int | None, rng: np.random.Generator) -> bool:
+        """One pass over shuffled mini-batches; False when a batch's loss was NaN/inf (training stops)."""
+        self.keep()
+        self.stepping = True
+        for X_batch, y_batch in batches(self.X, self.y, batch_size, shuffle=True, seed=rng):
+            self.optimizer.zero_grad()
+            batch_cost = self.loss_fn(self.model(X_batch), y_batch)
+            if self._stop_if_nonfinite(_scalar(batch_cost)):
+                return False
+            self.keep()
+            batch_cost.backward()
+            self.optimizer.step()
+        self.stepping = False
+        return True
+
+    def interrupted(self) -> None:
+        if self.stepping:  # a step may be half applied: go back to the parameters before it
+            self.restore()
+        self.history.stop("interrupted", f"interrupted after {self.history.epochs} epochs; the model keeps its "
+                          "last complete parameters")
 
 
 def _callbacks_stop(epoch: int, history: History, callbacks: list[Callback]) -> bool:
@@ -296,14 +328,8 @@ def _callbacks_stop(epoch: int, history: History, callbacks: list[Callback]) -> 
 
 
 # ----------------------------------------------------------------------------- a whole run, as the CLI does it
-LOSS_LABELS = {
-    "mse": "mean squared error",
-    "half_sum": "C = ½Σ(t − y)²",
-    "bce": "binary cross-entropy",
-    "bce_logits": "binary cross-entropy",
-    "ce": "cross-entropy",
-}
-DEFAULT_LR = {"sgd": 0.5, "adam": 0.01}
+LOSS_LABELS = {name: spec.label for name, spec in COSTS.items()}  # read from the cost registry
+DEFAULT_LR = {name: spec.defaults["lr"] for name, spec in OPTIMIZERS.items()}  # read from the registry
 
 
 @dataclass
@@ -311,13 +337,13 @@ class RunSettings:
     """Everything that defines one training run; None means "the usual choice" (see `resolve`)."""
 
     dataset: str = "xor"
-    hidden: list[int] = field(default_factory=lambda: [4])
-    activation: str = "sigmoid"
-    loss: str | None = None  # "ce" for more than two classes, else "mse"
-    optimizer: str = "sgd"
-    lr: float | None = None  # 0.5 for SGD, 0.01 for Adam
+    hidden: list[int] | None = None  # None: the data set's recipe (chainrule.data.RECIPES), as are the next five
+    activation: str | None = None
+    loss: str | None = None  # the recipe's; "ce" for more than two classes, else "mse", when that does not fit
+    optimizer: str | None = None
+    lr: float | None = None  # the recipe's for its optimizer, else 0.5 for SGD, 0.01 for Adam
     momentum: float = 0.0
-    epochs: int = 1000
+    epochs: int | None = None
     batch_size: int | None = None  # the full training set
     seed: int = 0
     samples: int | None = None
@@ -339,11 +365,12 @@ class RunResult:
     test_data: tuple[np.ndarray, np.ndarray] | None
     final: dict[str, float | None]
     files: dict[str, Any]
+    diagnosis: Diagnosis | None = None
 
 
 def check_settings(settings: RunSettings) -> None:
     """Raise ValueError naming the first setting that cannot work."""
-    from .data import DATASETS
+    from .data import DATASETS, RECIPES
     from .nn.activations import ACTIVATIONS
     from .nn.functional import LOSSES
     from .nn.init import INITIALISERS
@@ -353,21 +380,31 @@ def check_settings(settings: RunSettings) -> None:
             raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
 
     choose("data set", settings.dataset, DATASETS)
-    choose("activation", settings.activation, ACTIVATIONS)
-    if settings.loss is not None:
-        choose("loss", settings.loss, LOSSES)
-    choose("optimizer", settings.optimizer, DEFAULT_LR)
-    if settings.init is not None:
-        choose("initialiser", settings.init, INITIALISERS)
-    if not settings.hidden or any(n < 1 for n in settings.hidden):
+    for what, value, choices in (("activation", settings.activation, ACTIVATIONS), ("loss", settings.loss, LOSSES),
+                                 ("optimizer", settings.optimizer, OPTIMIZERS),
+                                 ("initialiser", settings.init, INITIALISERS)):
+        if value is not None:
+            choose(what, value, choices)
+    if settings.hidden is not None and (not settings.hidden or any(n < 1 for n in settings.hidden)):
         raise ValueError(f"hidden layer sizes must be positive integers, got {settings.hidden}")
     if settings.lr is not None and not (math.isfinite(settings.lr) and settings.lr > 0):
         raise ValueError(f"the learning rate must be a positive number, got {settings.lr}")
     if not 0 <= settings.momentum < 1:
         raise ValueError(f"momentum must lie in [0, 1), got {settings.momentum}")
-    if settings.momentum and settings.optimizer != "sgd":
-        raise ValueError("momentum applies to the sgd optimizer only (Adam has its own)")
-    if settings.epochs < 0:
+    _check_momentum(settings, settings.optimizer or RECIPES[settings.dataset]["optimizer"])
+    _check_sizes(settings)
+
+
+def _check_momentum(settings: RunSettings, optimizer: str) -> None:
+    if settings.momentum and not OPTIMIZERS[optimizer].accepts("momentum"):
+        takers = [name for name, spec in OPTIMIZERS.items() if spec.accepts("momentum")]
+        raise ValueError(f"momentum applies to the {takers[0]} optimizer (also {', '.join(takers[1:])}), "
+                         f"not to {optimizer}" + ("" if settings.optimizer else " (the recipe's)"))
+
+
+def _check_sizes(settings: RunSettings) -> None:
+    """ValueError for a count or share out of range: epochs, batch size, test share, samples, noise."""
+    if settings.epochs is not None and settings.epochs < 0:
         raise ValueError(f"epochs must be ≥ 0, got {settings.epochs}")
     if settings.batch_size is not None and settings.batch_size < 1:
         raise ValueError(f"the batch size must be ≥ 1, got {settings.batch_size}")
@@ -383,16 +420,25 @@ def resolve(settings: RunSettings, classes: int) -> RunSettings:
     """The settings with every "usual choice" (None) filled in, for data with `classes` classes."""
     from dataclasses import replace
 
-    loss = settings.loss or ("ce" if classes > 2 else "mse")
+    from .data import RECIPES
+
+    recipe = RECIPES[settings.dataset]
+    loss = settings.loss or ("ce" if recipe["loss"] == "mse" and classes > 2 else recipe["loss"])
     if loss in ("bce", "bce_logits") and classes > 2:
         raise ValueError(f"the {loss} loss needs two classes, but {settings.dataset} has {classes}: use ce or mse")
+    optimizer = settings.optimizer or recipe["optimizer"]
+    lr = recipe["lr"] if optimizer == recipe["optimizer"] else DEFAULT_LR[optimizer]
+    test_size = 0.0 if settings.dataset == "xor" else 0.2
     return replace(
         settings,
         loss=loss,
-        lr=settings.lr if settings.lr is not None else DEFAULT_LR[settings.optimizer],
-        test_size=settings.test_size if settings.test_size is not None else (0.0 if settings.dataset == "xor" else 0.2),
+        optimizer=optimizer,
+        activation=settings.activation or recipe["activation"],
+        epochs=settings.epochs if settings.epochs is not None else recipe["epochs"],
+        lr=settings.lr if settings.lr is not None else lr,
+        test_size=settings.test_size if settings.test_size is not None else test_size,
         out=settings.out or f"runs/{settings.dataset}",
-        hidden=list(settings.hidden),
+        hidden=list(settings.hidden if settings.hidden is not None else recipe["hidden"]),
     )
 
 
@@ -404,7 +450,6 @@ def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
     from .data import load_dataset, train_test_split
     from .nn.functional import OUTPUT_ACTIVATION
     from .nn.layers import MLP
-    from .optim import SGD, Adam
     from .viz.plots import plot_decision_boundary, plot_history
 
     check_settings(settings)
@@ -419,16 +464,13 @@ def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
     outputs = 1 if classes == 2 and settings.loss != "ce" else classes
     model = MLP([X.shape[1], *settings.hidden, outputs], activation=settings.activation,
                 output_activation=OUTPUT_ACTIVATION[settings.loss], init=settings.init, rng=settings.seed)
-    if settings.optimizer == "sgd":
-        optimizer: Optimizer = SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum)
-    else:
-        optimizer = Adam(model.parameters(), lr=settings.lr)
+    optimizer = OPTIMIZERS[settings.optimizer](model.parameters(), lr=settings.lr, momentum=settings.momentum or None)
     threshold = decision_threshold(settings.loss)
+    start = [np.array(p.data, copy=True) for p in model.parameters()]
     history = fit(model, settings.loss, optimizer, (X_train, y_train), settings.epochs, settings.batch_size,
                   test_data, progress=progress, seed=settings.seed)
-
-    if history.plateau and settings.dataset == "xor" and settings.hidden == [2]:
-        history.messages.append(XOR_LOCAL_MINIMUM)
+    diagnosis = diagnose(model, settings.loss, (X_train, y_train), history, settings.lr,
+                         default_target(settings.dataset, test_data is not None), start)
     train_loss, train_acc = evaluate(model, settings.loss, X_train, y_train, threshold)
     test_loss, test_acc = evaluate(model, settings.loss, *test_data, threshold) if test_data else (None, None)
     final = {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
@@ -441,11 +483,11 @@ def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
     files["metrics"] = out / "metrics.json"
     metrics = {"settings": asdict(settings), "data": {**description, "train_examples": len(y_train),
                "test_examples": len(test_data[1]) if test_data else 0},
-               "sizes": model.sizes, "final": final, "history": history.to_dict()}
+               "sizes": model.sizes, "final": final, "diagnosis": diagnosis.to_dict(), "history": history.to_dict()}
     _write_json(files["metrics"], metrics)
     title = (f"{settings.dataset}: MLP {'-'.join(map(str, model.sizes))} ({settings.activation} hidden, "
              f"{model.activation_name(model.L)} output),\n"
-             f"{LOSS_LABELS[settings.loss]}, {settings.optimizer.upper() if settings.optimizer == 'sgd' else 'Adam'} "
+             f"{LOSS_LABELS[settings.loss]}, {OPTIMIZERS[settings.optimizer].label} "
              f"lr {settings.lr:g}")
     files["loss_plot"] = plot_history(history, out / "loss.png", title=title, loss_name=LOSS_LABELS[settings.loss])
     if X.shape[1] == 2:
@@ -454,16 +496,28 @@ def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
             subtitle += f", test {test_acc:.1%}"
         files["boundary_plot"] = plot_decision_boundary(model, X, y, out / "boundary.png", threshold=threshold,
                                                         title=f"{title}\n{subtitle}")
-    return RunResult(settings, model, history, threshold, (X_train, y_train), test_data, final, files)
+    return RunResult(settings, model, history, threshold, (X_train, y_train), test_data, final, files, diagnosis)
+
+
+def prediction_table(model: Module, X: np.ndarray, t: np.ndarray, threshold: float) -> list[tuple[str, str, int, bool]]:
+    """(inputs, outputs, class, right) per row: class = argmax of several outputs (softmax for ce), else
+    output > threshold."""
+    from .nn.functional import predict_labels
+
+    outputs = predict(model, X).reshape(len(X), -1)
+    labels = predict_labels(outputs, threshold)
+    rows = []
+    for x, target, output, label in zip(X, t, outputs, labels):
+        rows.append((", ".join(f"{v:g}" for v in x), ", ".join(f"{v:.8g}" for v in output), int(label),
+                     bool(int(label) == int(target))))
+    return rows
 
 
 def _write_json(path: Any, content: dict[str, Any]) -> None:
     """Write JSON atomically (temporary file, then rename), one top-level entry per line (lists kept inline)."""
     import json
-    import os
-    import tempfile
 
-    from .io import current_umask
+    from .files import write_atomically
 
     def entry(key: str, value: Any, indent: str) -> str:
         if isinstance(value, dict) and value and not all(isinstance(v, (int, float, str)) for v in value.values()):
@@ -472,9 +526,4 @@ def _write_json(path: Any, content: dict[str, Any]) -> None:
         return f'{indent}"{key}": {json.dumps(value, allow_nan=False, ensure_ascii=False)}'
 
     text = "{\n" + ",\n".join(entry(k, v, "  ") for k, v in content.items()) + "\n}\n"
-    directory = os.path.dirname(os.fspath(path)) or "."
-    handle, temporary = tempfile.mkstemp(prefix=".metrics.", suffix=".tmp", dir=directory)
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.chmod(temporary, 0o666 & ~current_umask())
-    os.replace(temporary, path)
+    write_atomically(path, text)

@@ -147,7 +147,7 @@ def test_zero_grad_forgets_gradients() -> None:
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_each_activation_module_matches_its_function(name: str) -> None:
     module = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
-              "softplus": nn.Softplus, "identity": nn.Identity}[name]()
+              "softplus": nn.Softplus, "arctan": nn.Arctan, "identity": nn.Identity}[name]()
     z = cr.tensor(np.linspace(-3, 3, 7))
     np.testing.assert_allclose(module(z).data, ACTIVATIONS[name](z).data)
 
@@ -185,3 +185,11 @@ def test_mlp_uses_he_for_relu_and_xavier_for_sigmoid_by_default() -> None:
 def test_unknown_initialiser_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown initialiser 'glorious'"):
         nn.Linear(2, 2, init="glorious")
+
+
+def test_load_state_dict_marks_parameters_modified_so_a_stale_graph_refuses_to_run() -> None:
+    model = nn.MLP([2, 2, 1], rng=0)
+    stale = model(np.ones((1, 2))).sum()
+    model.load_state_dict(nn.MLP([2, 2, 1], rng=1).state_dict())
+    with pytest.raises(RuntimeError, match="modified in place"):
+        stale.backward()

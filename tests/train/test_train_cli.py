@@ -57,10 +57,53 @@ def test_demo_trains_xor_prints_four_predictions_and_where_the_pictures_are(tmp_
     assert_is_a_real_picture(tmp_path / "boundary.png", plots.BOUNDARY_PIXELS)
 
 
-def test_demo_on_a_seed_that_meets_the_local_minimum_says_so(tmp_path, capsys) -> None:
+def test_demo_on_a_seed_that_stalls_names_a_plateau_not_a_local_minimum(tmp_path, capsys) -> None:
     status, out, _ = run(["demo", "--seed", "0", "--lr", "2", "--epochs", "1000", "--out", str(tmp_path)], capsys)
     assert status == 0
-    assert "WRONG" in out and "local minimum" in out and "more hidden units" in out
+    assert "WRONG" in out and "local minimum" not in out.replace("no local minimum", "")
+    assert "diagnosis: stuck on a saturated plateau" in out and "more hidden units" in out
+
+
+def test_demo_with_a_small_learning_rate_says_more_epochs_or_a_larger_rate(tmp_path, capsys) -> None:
+    status, out, _ = run(["demo", "--lr", "0.05", "--out", str(tmp_path)], capsys)
+    assert status == 0 and "diagnosis: still moving on a plateau" in out and "larger η" in out
+
+
+def test_demo_with_a_huge_learning_rate_says_it_is_too_large_and_suggests_one(tmp_path, capsys) -> None:
+    status, out, _ = run(["demo", "--lr", "100", "--epochs", "1000", "--out", str(tmp_path)], capsys)
+    assert status == 0 and "learning rate is too large (η = 100)" in out and "2/λ_max" in out
+
+
+@pytest.mark.parametrize("loss", ["half_sum", "mse", "bce", "bce_logits", "ce"])
+def test_demo_prints_the_right_class_for_every_cost(loss, tmp_path, capsys) -> None:
+    status, out, _ = run(["demo", "--loss", loss, "--lr", "2", "--epochs", "300", "--out", str(tmp_path)], capsys)
+    rows = [line.replace(",", " ").split() for line in out.splitlines() if line.strip().endswith(("right", "WRONG"))]
+    assert status == 0 and len(rows) == 4
+    threshold = 0.0 if loss == "bce_logits" else 0.5
+    for _x1, _x2, target, *outputs, label, verdict in rows:
+        values = [float(v) for v in outputs]
+        expected = int(np.argmax(values)) if loss == "ce" else int(values[0] > threshold)
+        assert (len(values) == 2) == (loss == "ce")
+        assert int(label) == expected and verdict == ("right" if expected == int(target) else "WRONG")
+    accuracy = sum(row[-1] == "right" for row in rows) / 4
+    assert f"accuracy {accuracy:.0%}" in out
+
+
+def test_demo_with_other_settings_writes_its_own_folder_and_keeps_runs_demo(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run(["demo", "--epochs", "200"], capsys)[0] == 0
+    assert run(["demo", "--lr", "2", "--loss", "bce", "--seed", "0", "--epochs", "200"], capsys)[0] == 0
+    assert not (tmp_path / "runs/demo").exists()  # only the default settings write there
+    assert io.metadata(tmp_path / "runs/demo-lr2-bce-epochs200-seed0/model.npz")["loss"] == "bce"
+    assert io.metadata(tmp_path / "runs/demo-epochs200/model.npz")["loss"] == "half_sum"
+
+
+def test_predict_accepts_negative_coordinates(xor_run, capsys) -> None:
+    out, _ = xor_run
+    status, text, err = run(["predict", str(out / "model.npz"), "-1,0", "0.5,-0.5"], capsys)
+    assert status == 0, err
+    rows = [line.split() for line in text.splitlines()[1:]]
+    assert [row[:2] for row in rows] == [["-1,", "0"], ["0.5,", "-0.5"]]
 
 
 def test_train_writes_model_metrics_and_pictures_and_prints_accuracy(xor_run, capsys) -> None:
@@ -101,9 +144,9 @@ def test_predict_evaluates_a_saved_model(xor_run, capsys) -> None:
     [
         (["train", "mnist"], "unknown data set 'mnist'"),
         (["train", "xor", "--lr", "-1"], "learning rate must be a positive number"),
-        (["train", "xor", "--hidden", "0"], "hidden layer sizes must be positive"),
-        (["train", "xor", "--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'"),
-        (["train", "xor", "--batch-size", "0"], "batch size"),
+        (["train", "xor", "--hidden", "0"], "--hidden must be at least 1"),
+        (["train", "xor", "--optimizer", "lion"], "unknown optimizer 'lion'"),
+        (["train", "xor", "--batch-size", "0"], "--batch-size must be at least 1"),
         (["train", "xor", "--optimizer", "adam", "--momentum", "0.9"], "momentum applies to the sgd optimizer"),
         (["train", "gaussians", "--loss", "bce", "--epochs", "1", "--noise", "-2"], "noise"),
         (["demo", "--loss", "hinge"], "unknown loss 'hinge'"),

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import _blas, nn, optim
@@ -114,11 +116,11 @@ def test_cosine_schedule_falls_from_the_base_rate_to_the_minimum() -> None:
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "transposed"])
-def test_sgd_updates_parameters_larger_than_one_block_exactly(layout) -> None:
-    from chainrule.optim import BLOCK
+def test_sgd_updates_parameters_large_enough_for_blas_exactly(layout) -> None:
+    from chainrule.optim import BLAS_MIN_SIZE
 
     rng = np.random.default_rng(3)
-    w0 = rng.standard_normal((3, BLOCK + 7))  # spans several blocks, the last one partial
+    w0 = rng.standard_normal((3, BLAS_MIN_SIZE + 7))  # on the fast path's side of the threshold, with a tail
     if layout == "transposed":
         w0 = w0.T  # not C-contiguous: updated whole, still in place
     g = rng.standard_normal(w0.shape)
@@ -142,11 +144,11 @@ def test_sgd_updates_parameters_larger_than_one_block_exactly(layout) -> None:
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "small"])
 def test_plain_sgd_step_without_blas_equals_w_minus_lr_times_g_exactly_at_every_size(layout, dtype,
                                                                                     monkeypatch) -> None:
-    from chainrule.optim import BLOCK, WHOLE
+    from chainrule.optim import BLAS_MIN_SIZE
 
     monkeypatch.setattr(optim, "axpy", lambda alpha, x, y: False)  # as where NumPy has no bundled OpenBLAS
     rng = np.random.default_rng(5)
-    shape = (4, WHOLE // 4 + BLOCK // 3) if layout != "small" else (7, 5)  # large: blocks, the last partial
+    shape = (4, BLAS_MIN_SIZE // 3 + 5) if layout != "small" else (7, 5)
     w0 = rng.standard_normal(shape).astype(dtype)
     p = cr.tensor(w0.T.copy().T if layout == "transposed" else w0.copy(), requires_grad=True)
     target = p.data
@@ -166,7 +168,7 @@ def test_plain_sgd_step_without_blas_equals_w_minus_lr_times_g_exactly_at_every_
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_plain_sgd_step_by_blas_is_w_minus_lr_times_g_to_within_one_unit_in_the_last_place(dtype,
                                                                                           monkeypatch) -> None:
-    from chainrule.optim import BLOCK
+    from chainrule.optim import BLAS_MIN_SIZE
 
     calls = []
 
@@ -177,7 +179,7 @@ def test_plain_sgd_step_by_blas_is_w_minus_lr_times_g_to_within_one_unit_in_the_
 
     monkeypatch.setattr(optim, "axpy", spy)
     rng = np.random.default_rng(6)
-    shape = (3, BLOCK // 2 + 13)  # large enough for axpy, with a tail past any SIMD width
+    shape = (3, BLAS_MIN_SIZE // 2 + 13)  # large enough for axpy, with a tail past any SIMD width
     p = cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
     target = p.data
     opt = optim.SGD([p], lr=0.05)
@@ -256,11 +258,11 @@ def test_blas_routines_that_disagree_with_numpy_are_not_used(monkeypatch) -> Non
     assert _blas._load() == {}
 
 
-def test_adam_updates_parameters_larger_than_one_block_like_the_formula() -> None:
-    from chainrule.optim import WHOLE
+def test_adam_updates_parameters_large_enough_for_blas_like_the_formula() -> None:
+    from chainrule.optim import BLAS_MIN_SIZE
 
     rng = np.random.default_rng(4)
-    w0, g = rng.standard_normal(WHOLE + 5), rng.standard_normal(WHOLE + 5)
+    w0, g = rng.standard_normal(BLAS_MIN_SIZE + 5), rng.standard_normal(BLAS_MIN_SIZE + 5)
     p = cr.tensor(w0, requires_grad=True)
     opt = optim.Adam([p], lr=0.01, weight_decay=0.1)
     p.grad = cr.tensor(g)
@@ -278,3 +280,106 @@ def test_sgd_updates_a_zero_dimensional_parameter_in_place(momentum) -> None:
     optim.SGD([p], lr=0.1, momentum=momentum).step()
     assert p.item() == pytest.approx(3.0 - 0.1 * 6.0)
     assert p.data.shape == ()
+
+
+@pytest.mark.parametrize("options", [{}, {"alpha": 0.9, "eps": 1e-6}, {"weight_decay": 0.05}, {"momentum": 0.8}])
+def test_rmsprop_matches_torch_over_several_steps(torch, options) -> None:
+    _compare_with_torch(torch, lambda ps: optim.RMSprop(ps, lr=0.01, **options),
+                        lambda ps: torch.optim.RMSprop(ps, lr=0.01, **options))
+
+
+def test_rmsprop_step_divides_the_gradient_by_the_root_of_its_running_square() -> None:
+    p = cr.tensor([2.0, -1.0], requires_grad=True)
+    p.grad = cr.tensor([4.0, -0.5])
+    optim.RMSprop([p], lr=0.1, alpha=0.75, eps=0.0).step()
+    s = 0.25 * np.array([16.0, 0.25])
+    np.testing.assert_allclose(p.data, [2.0, -1.0] - 0.1 * np.array([4.0, -0.5]) / np.sqrt(s))
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "rmsprop"])
+def test_state_dict_round_trip_continues_the_run_exactly(name) -> None:
+    rng = np.random.default_rng(8)
+    w0, grads = rng.normal(size=(3, 2)), rng.normal(size=(4, 3, 2))
+    p, q = cr.tensor(w0.copy(), requires_grad=True), cr.tensor(w0.copy(), requires_grad=True)
+    first = optim.OPTIMIZERS[name]([p])
+    for g in grads[:2]:
+        p.grad = cr.tensor(g)
+        first.step()
+    q.data[...] = p.data
+    second = optim.OPTIMIZERS[name]([q], lr=123.0)  # the saved hyper-parameters replace these
+    second.load_state_dict(first.state_dict())
+    assert second.lr == first.lr
+    for g in grads[2:]:
+        p.grad, q.grad = cr.tensor(g), cr.tensor(g)
+        first.step()
+        second.step()
+    np.testing.assert_array_equal(q.data, p.data)
+
+
+def test_state_dict_is_a_copy_and_hyperparameters_are_read_at_every_step() -> None:
+    p = cr.tensor([1.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=0.5)
+    p.grad = cr.tensor([1.0])
+    opt.step()
+    saved = opt.state_dict()
+    assert saved["param_groups"][0] == {"lr": 0.1, "momentum": 0.5, "nesterov": False, "weight_decay": 0.0,
+                                        "params": [0]}
+    saved["state"][0]["velocity"][0] = 99.0
+    assert opt.state[0]["velocity"][0] == 1.0
+    opt.lr = 1.0  # changed between steps: the next step uses it
+    opt.step()
+    np.testing.assert_allclose(p.data, [1.0 - 0.1 - 1.5])
+
+
+def test_load_state_dict_refuses_a_state_for_other_parameters() -> None:
+    opt = optim.Adam([cr.tensor([1.0], requires_grad=True)])
+    with pytest.raises(ValueError, match="1 parameters"):
+        opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1, "params": [0, 1]}]})
+
+
+def test_every_registered_optimizer_builds_from_its_defaults_and_descends_a_quadratic() -> None:
+    for name, spec in optim.OPTIMIZERS.items():
+        assert spec.name == name and spec.label and spec.defaults["lr"] > 0
+        p = cr.tensor([1.0, -2.0], requires_grad=True)
+        opt = spec([p])
+        assert opt.lr == spec.defaults["lr"]
+        for _ in range(20):
+            opt.zero_grad()
+            _quadratic_step(p, np.zeros(2))
+            opt.step()
+        assert np.sum(p.data**2) < 5.0, name
+
+
+def test_registry_settings_override_defaults_and_unknown_names_are_refused() -> None:
+    p = cr.tensor([1.0], requires_grad=True)
+    opt = optim.OPTIMIZERS["momentum"]([p], lr=0.2, momentum=None)
+    assert isinstance(opt, optim.SGD) and opt.lr == 0.2 and opt.momentum == 0.9
+    assert optim.OPTIMIZERS["rmsprop"].accepts("momentum") and not optim.OPTIMIZERS["adam"].accepts("momentum")
+    with pytest.raises(ValueError, match="unknown optimizer 'lion'; choose one of sgd, momentum, adam, rmsprop"):
+        optim.get_optimizer("lion")
+
+
+@pytest.mark.skipif(not _blas.available, reason="this NumPy has no bundled OpenBLAS")
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(1, 3 * optim.BLAS_MIN_SIZE), lr=st.floats(1e-4, 10.0), seed=st.integers(0, 2**16),
+       double=st.booleans())
+def test_descend_fast_path_equals_the_plain_numpy_line_to_a_few_ulp(size, lr, seed, double) -> None:
+    dtype = np.float64 if double else np.float32
+    rng = np.random.default_rng(seed)
+    w0, d = rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype)
+    plain = w0.copy()
+    plain -= d * dtype(lr)
+    p = cr.tensor(w0.copy(), requires_grad=True)
+    optim.descend_(p, float(dtype(lr)), d)
+    ulp = np.spacing((np.abs(w0) + np.abs(d * dtype(lr))).astype(dtype))
+    assert np.all(np.abs(p.data.astype(np.float64) - plain) <= 2 * ulp)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "rmsprop"])
+def test_a_step_marks_parameters_modified_so_a_stale_graph_refuses_to_run(name) -> None:
+    p = cr.tensor([1.0, 2.0], requires_grad=True)
+    stale = (p * p).sum()  # saved the old w
+    p.grad = cr.tensor([1.0, 1.0])
+    optim.OPTIMIZERS[name]([p]).step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        stale.backward()

@@ -1,24 +1,22 @@
 """The reverse sweep: back-propagation over a recorded graph.
 
-Visit the graph from the output back, newest node first (iteratively, so depth is unlimited), calling
-each primitive's vjp rule once and summing the gradients of values used more than once.
-Knows no particular operation: every derivative comes from the rule table.
+Order the tensors so that each comes before its inputs, pull each one's ḡ, apply its node's vjp rule per
+input, add up the shares where a value fans out, and hand the totals to the leaves. Knows no particular
+operation: every derivative comes from the rule table. Gradients live in a dict for the length of one
+sweep, never in slots on the tensors.
 """
 from __future__ import annotations
 
-from heapq import heappop, heappush
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from .tensor import RECORDING, Tensor, mode, ndarray
+from .tensor import RECORDING, Node, Tensor, mode, ndarray
 
 RELEASED = ("backward: this graph's saved values were already released by an earlier backward(); "
             "call backward(retain_graph=True) the first time to go through the graph twice")
-
-
-MODIFIED = ("backward: an input of shape {shape} to '{op}' was modified in place after '{op}' used it, so its "
-            "saved value is gone and the gradient would be wrong; modify a copy, or compute after the change")
 
 
 def topological_order(root: Tensor, differentiable_only: bool = False, stop_at: set | None = None) -> list[Tensor]:
@@ -39,11 +37,12 @@ def topological_order(root: Tensor, differentiable_only: bool = False, stop_at: 
             continue
         seen.add(id(t))
         stack.append((t, True))
-        if t.op is None or (stop_at and id(t) in stop_at):
+        node = t.node
+        if node is None or (stop_at and id(t) in stop_at):
             continue
-        if t.inputs is None:
+        if node.inputs is None:
             raise RuntimeError(RELEASED)
-        for x in t.inputs:
+        for x in node.inputs:
             if isinstance(x, Tensor) and id(x) not in seen and (x.requires_grad or not differentiable_only):
                 stack.append((x, False))
     return order
@@ -85,104 +84,119 @@ def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
 
 
 def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
-           targets: list[Tensor] | None = None) -> dict[int, Any]:
-    """Propagate ḡ from root to every input; return the gradients of `targets` (or fill leaves' .grad).
+           targets: list[Tensor] | None = None) -> dict[Tensor, Any]:
+    """∂root/∂t (weighted by seed) for every end t of the sweep: the leaves, or the targets when given.
 
-    Nodes are visited newest first (by creation number): every consumer of a value was created after
-    it, so by the time a node is visited its gradient has received every share.
+    The reference algorithm, and the code that runs: every consumer of a tensor comes before it in the
+    order, so its ḡ is complete when it is pulled.
     """
-    target_ids = {id(t) for t in targets} if targets is not None else None
-    relevant = _reaching(root, target_ids) if target_ids is not None else None
-    sweep = object()
-    anomaly = mode._anomaly
-    root.sweep_id = sweep
-    root.sweep_grad = seed
-    finals = []  # leaves and targets: their gradients are complete only at the end
-    queue: list = []
-    if root.op is None or (target_ids is not None and id(root) in target_ids):
-        finals.append(root)
-    else:
-        queue.append((-root.seq, root))
-    following = None  # the next node, when it is the only one waiting (a chain): no heap needed
-    previous = mode.state  # the rules record a graph only under create_graph (as inside enable_grad/no_grad)
-    mode.state = previous | RECORDING if create_graph else previous & ~RECORDING
-    try:
-        while queue or following is not None:
-            if following is not None:
-                node, following = following, None
-            else:
-                node = heappop(queue)[1]
-            g = node.sweep_grad
-            node.sweep_grad = None
-            if node.keep_grad and target_ids is None:
-                _deliver(node, g, create_graph)
-            inputs = node.inputs
-            if inputs is None:
-                raise RuntimeError(RELEASED)
-            params = node.params
-            if create_graph:
-                y, args = node, inputs
-            else:
-                y, args = node.value, node.saved
-            seq = node.seq
-            for x, rule in zip(inputs, node.op.vjps):  # inputs past the rules are not differentiable
-                if not isinstance(x, Tensor):
-                    continue
-                if x.modified_at > seq:
-                    raise RuntimeError(MODIFIED.format(op=node.op.name, shape=x.shape))
-                if rule is None or not x.requires_grad:
-                    continue
-                if relevant is not None and id(x) not in relevant:
-                    continue
-                gi = rule(g, y, *args, **params) if params else rule(g, y, *args)
-                xd = x.value
-                kind = type(gi)
-                if kind is ndarray or kind is not type(xd):  # two NumPy scalars of one class already agree
-                    if gi.shape != xd.shape:
-                        gi = reduce_to_shape(gi, xd.shape)
-                    if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
-                        gi = gi.astype(xd.dtype)
-                if anomaly:
-                    _check_finite(node, next(i for i, v in enumerate(inputs) if v is x), gi)
-                if x.sweep_id is sweep:
-                    x.sweep_grad = x.sweep_grad + gi
-                    continue
-                x.sweep_id = sweep
-                if x.op is None or (target_ids is not None and id(x) in target_ids):
-                    if not create_graph and (gi is g or gi.base is not None):
-                        gi = gi.copy()  # a leaf's .grad must own its buffer: it is accumulated in place
-                    finals.append(x)
-                elif following is None and not queue:
-                    following = x
-                else:
-                    if following is not None:
-                        heappush(queue, (-following.seq, following))
-                        following = None
-                    heappush(queue, (-x.seq, x))
-                x.sweep_grad = gi
+    order = _backward_order(root, targets)                   # 1. each tensor before its inputs, root first
+    needed = {id(t) for t in order}  # ids, not tensors: a tensor the sweep has passed is not held here
+    ends = set(targets) if targets is not None else set()
+    grads: dict[Tensor, Any] = {root: seed}                  # ḡ of each tensor reached so far
+    found: dict[Tensor, Any] = {}
+    order.reverse()  # taken from the end, so the list lets go of each tensor once it is done
+    with _rules_record(create_graph):
+        while order:
+            t = order.pop()
+            g = grads.pop(t, None)                           # 2. pull ḡ = ∂root/∂t, complete by now
+            if g is None:
+                continue                                     # reached only through non-differentiable inputs
+            if t.node is None or t in ends:
+                found[t] = g                                 # 3. a leaf (or target): its gradient is final
+                continue
+            if t.keep_grad and targets is None:
+                _deliver(t, _own(g), create_graph)           # retain_grad(): a non-leaf keeps its ḡ too
+            _add_input_shares(t, g, grads, needed, create_graph)   # 4. vjp per input; shares add up
             if not retain_graph:
-                node.inputs = node.saved = None  # release the saved values as the sweep passes
-        found: dict[int, Any] = {}
-        for x in finals:
-            g = x.sweep_grad
-            x.sweep_grad = None
-            if target_ids is not None:
-                found[id(x)] = g
-            else:
-                _deliver(x, g, create_graph)
-    finally:
-        mode.state = previous
+                t.node.release()                             # 5. free the saved values as the sweep passes
     return found
 
 
-def _reaching(root: Tensor, target_ids: set) -> set:
-    """The ids of the nodes from which some target can be reached (targets included)."""
-    relevant = set(target_ids)
-    for t in topological_order(root, differentiable_only=True, stop_at=target_ids):
-        if t.op is not None and id(t) not in target_ids and any(
-                id(x) in relevant for x in t.inputs if isinstance(x, Tensor)):
-            relevant.add(id(t))
-    return relevant
+def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set, on_tensors: bool) -> None:
+    """grads[x] += ḡ · ∂t/∂x for each input x of t's node that the sweep needs, by the primitive's vjp rules:
+    on the saved arrays, or on the Tensors under create_graph (so the result is differentiable again)."""
+    node = t.node
+    node.check_unmodified()                                  # the saved values must be those the forward used
+    y, args = (t, node.inputs) if on_tensors else (t.value, node.saved)
+    params = node.params or _NONE
+    for x, rule in zip(node.inputs, node.primitive.vjps):    # inputs past the rules are constants
+        if rule is not None and isinstance(x, Tensor) and id(x) in needed:
+            share = _fit(rule(g, y, *args, **params), x, node)
+            grads[x] = grads[x] + share if x in grads else share   # a value used twice gets both shares
+
+
+_NONE: dict = {}  # the parameters of a node that has none
+
+
+def _fit(share: Any, x: Tensor, node: Node) -> Any:
+    """A vjp's result in x's shape (broadcasting undone) and dtype; under detect_anomaly, checked finite."""
+    if mode._anomaly:
+        _check_finite(node, next(i for i, v in enumerate(node.inputs) if v is x), share)
+    value = x.value
+    if type(share) is type(value) and type(value) is not ndarray:
+        return share  # two NumPy scalars of one class: same shape (), same dtype
+    if share.shape != value.shape:
+        share = reduce_to_shape(share, value.shape)
+    if share.dtype is not value.dtype and share.dtype != value.dtype:
+        share = share.astype(value.dtype)
+    return share
+
+
+def _backward_order(root: Tensor, targets: list[Tensor] | None) -> list[Tensor]:
+    """The tensors that ḡ flows through on its way from root to the leaves (or to the targets, pruning the
+    branches that reach none), newest first: a consumer is always created after its inputs, so sorting by
+    creation number puts each tensor before its inputs (and the leaves, which have none, last)."""
+    ends = set(targets) if targets is not None else set()
+    order = sorted(_leading_to(root, ends), key=_creation_number, reverse=True)
+    if targets is None:
+        return order
+    reaching = set(ends)
+    for t in reversed(order):  # inputs first: t reaches a target when one of its inputs does
+        if t.node is not None and t not in ends and any(x in reaching for x in t.node.inputs
+                                                        if isinstance(x, Tensor)):
+            reaching.add(t)
+    return [t for t in order if t in reaching]
+
+
+def _leading_to(root: Tensor, ends: set) -> set:
+    """Every tensor that requires grad and leads to root (root included), looking through no end."""
+    reached, stack = {root}, [root]
+    while stack:
+        t = stack.pop()
+        if t.node is None or t in ends:
+            continue
+        if t.node.inputs is None:
+            raise RuntimeError(RELEASED)
+        for x in t.node.inputs:
+            if isinstance(x, Tensor) and x.requires_grad and x not in reached:
+                reached.add(x)
+                stack.append(x)
+    return reached
+
+
+def _creation_number(t: Tensor) -> int:
+    """When t's node was recorded (−1 for a leaf)."""
+    return -1 if t.node is None else t.node.order
+
+
+@contextmanager
+def _rules_record(create_graph: bool) -> Iterator[None]:
+    """Inside the sweep the rules record a graph only under create_graph (whatever no_grad says outside)."""
+    previous = mode.state
+    mode.state = previous | RECORDING if create_graph else previous & ~RECORDING
+    try:
+        yield
+    finally:
+        mode.state = previous
+
+
+def _own(g: Any) -> Any:
+    """g, or a copy when g is a view or a Tensor: a .grad that is accumulated in place must own its buffer."""
+    if isinstance(g, Tensor):
+        return g
+    g = np.asarray(g)
+    return g.copy() if g.base is not None else g
 
 
 def _deliver(node: Tensor, g: Any, create_graph: bool) -> None:
@@ -198,13 +212,14 @@ def _deliver(node: Tensor, g: Any, create_graph: bool) -> None:
         np.add(node.grad.data, g, out=node.grad.data, casting="unsafe")
 
 
-def _check_finite(node: Tensor, index: int, grad: Any) -> None:
+def _check_finite(node: Node, index: int, grad: Any) -> None:
     values = grad.data if isinstance(grad, Tensor) else grad
     if not np.all(np.isfinite(values)):
         kind = "nan" if np.isnan(values).any() else "inf"
+        name = node.primitive.name
         raise FloatingPointError(
-            f"detect_anomaly: the backward of '{node.op.name}' produced {kind} in the gradient of its input "
-            f"{index}; that '{node.op.name}' was computed at {node.origin or '<unknown>'}")
+            f"detect_anomaly: the backward of '{name}' produced {kind} in the gradient of its input "
+            f"{index}; that '{name}' was computed at {node.origin or '<unknown>'}")
 
 
 def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
@@ -212,7 +227,13 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False, cre
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no graph (were its inputs "
                            "created with requires_grad=True, outside no_grad()?)")
-    _sweep(root, _seed(root, gradient, create_graph), retain_graph or create_graph, create_graph)
+    found = _sweep(root, _seed(root, gradient, create_graph), retain_graph or create_graph, create_graph)
+    delivered: set[int] = set()
+    for leaf, g in found.items():  # 6. deliver to the leaves; no two .grad share a buffer
+        if not create_graph and (id(g) in delivered or getattr(g, "base", None) is not None):
+            g = np.array(g)
+        delivered.add(id(g))
+        _deliver(leaf, g, create_graph)
 
 
 def gradients(output: Tensor, inputs: list[Tensor], gradient: Any = None, retain_graph: bool = False,
@@ -222,4 +243,4 @@ def gradients(output: Tensor, inputs: list[Tensor], gradient: Any = None, retain
         return [None] * len(inputs)
     found = _sweep(output, _seed(output, gradient, create_graph), retain_graph or create_graph, create_graph,
                    targets=list(inputs))
-    return [found.get(id(x)) for x in inputs]
+    return [found.get(x) for x in inputs]

@@ -1,7 +1,9 @@
-"""Forward mode: tangents carried alongside values in one sweep, building no reverse graph.
+"""Forward mode: tangents carried alongside values in one sweep.
 
-Each primitive's jvp rules turn its inputs' tangents ẋ into the output's tangent ẏ as the forward pass
-runs (Primitive.__call__ does the per-operation step); this module starts and ends such a sweep.
+A sweep (a level) is a dict {Tensor: tangent} that lives while f runs; each primitive's jvp rules fill it
+in as the forward pass goes (tensor._push_tangents does the per-operation step). Sweeps nest: a tangent is
+itself a Tensor that the sweeps around it differentiate, so forward over forward and reverse over forward
+work. This module starts and ends a sweep and reads tangents back.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .rules import identity
+from .rules import astype_p, identity_p
 from .tensor import Tensor, mode
 
 
@@ -21,31 +23,43 @@ def _float_array(x: Any) -> np.ndarray:
     return array
 
 
+def has_tangent(x: Any) -> bool:
+    """x carries a tangent in some forward sweep under way."""
+    return isinstance(x, Tensor) and any(x in level for level in mode.levels)
+
+
+def _input(x: Any, dx: Any, i: int) -> tuple[Tensor, Any]:
+    """The Tensor f receives for primal x, and its tangent (a Tensor when dx is one: outer sweeps see it)."""
+    if isinstance(x, Tensor) and (x.requires_grad or has_tangent(x)):
+        t = identity_p(x)  # a node of its own carries the tangent, and keeps x's graph and outer tangents
+    else:
+        t = Tensor._leaf(_float_array(x))
+    if isinstance(dx, Tensor):
+        tangent = dx if dx.dtype == t.dtype else astype_p(dx, t.dtype)
+    else:
+        tangent = np.asarray(dx, dtype=t.dtype)
+    if np.shape(tangent.data if isinstance(tangent, Tensor) else tangent) != t.shape:
+        raise ValueError(f"jvp: tangent {i} has shape {np.shape(tangent)} but its primal has shape {t.shape}")
+    return t, tangent
+
+
 def forward_sweep(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """(f(x), J_f(x) ẋ): evaluate f once with each input carrying its tangent."""
-    if mode.forward_depth:
-        raise NotImplementedError("jvp: forward mode inside forward mode is not supported; "
-                                  "for second derivatives use hessian() or hvp() (reverse over reverse)")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    level: dict[Tensor, Any] = {}
     inputs = []
     for i, (x, dx) in enumerate(zip(primals, tangents)):
-        if isinstance(x, Tensor) and x.requires_grad:
-            t = identity(x)  # a node of its own carries the tangent, and keeps x's reverse graph
-        else:
-            t = Tensor._leaf(_float_array(x))
-        tangent = np.asarray(dx.data if isinstance(dx, Tensor) else dx, dtype=t.dtype)
-        if tangent.shape != t.shape:
-            raise ValueError(f"jvp: tangent {i} has shape {tangent.shape} but its primal has shape {t.shape}")
-        t.tangent = tangent
+        t, level[t] = _input(x, dx, i)
         inputs.append(t)
-    mode.forward_depth += 1
+    outer = mode.levels
+    mode.levels = (*outer, level)
     try:
         out = f(*inputs)
     finally:
-        mode.forward_depth -= 1
+        mode.levels = outer
     if not isinstance(out, Tensor):
         value = np.asarray(out)
         return value, np.zeros_like(value)
-    tangent = out.tangent if out.tangent is not None else np.zeros_like(out.data)
-    return out, tangent
+    tangent = level.get(out)
+    return out, tangent if tangent is not None else np.zeros_like(out.data)

@@ -13,22 +13,24 @@ import numpy as np
 
 from . import rules
 from .backward import gradients
-from .forward import forward_sweep
+from .forward import forward_sweep, has_tangent
 from .tensor import Tensor, enable_grad, mode, value_of
 
 
 def _is_traced(x: Any) -> bool:
     """x belongs to an enclosing transformation (it requires grad or carries a tangent)."""
-    return isinstance(x, Tensor) and (x.requires_grad or x.tangent is not None)
+    return isinstance(x, Tensor) and (x.requires_grad or has_tangent(x))
 
 
 def _primal(x: Any, name: str) -> Tensor:
     """A fresh differentiable input for x; for a traced x, a node on top of it, so outer sweeps see through."""
     if isinstance(x, Tensor) and x.requires_grad:
-        return rules.identity(x)
-    if isinstance(x, Tensor) and x.tangent is not None:  # forward over reverse: keep the tangent
+        return rules.identity_p(x)
+    if has_tangent(x):  # forward over reverse: the fresh input keeps x's tangents
         leaf = Tensor._leaf(x.data, requires_grad=True)
-        leaf.tangent = x.tangent
+        for level in mode.levels:
+            if x in level:
+                level[leaf] = level[x]
         return leaf
     array = np.asarray(x.data if isinstance(x, Tensor) else x)
     if array.dtype.kind in "biu":
@@ -54,7 +56,7 @@ def _as_output(value: Any, nested: bool) -> Any:
 
 def _trace(f: Callable, args: tuple, kwargs: dict, nums: tuple[int, ...], name: str) -> tuple[Any, list, bool]:
     """Run f with the chosen arguments as fresh differentiable inputs; return (output, inputs, nested)."""
-    nested = mode.forward_depth > 0 or any(_is_traced(args[i]) for i in nums)
+    nested = bool(mode.levels) or any(_is_traced(args[i]) for i in nums)
     call = list(args)
     inputs = []
     for i in nums:
@@ -119,7 +121,9 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples (or lists), e.g. jvp(f, (x,), (v,))")
     out, tangent = forward_sweep(f, primals, tangents)
-    return (out.data if isinstance(out, Tensor) else out), tangent
+    if any(_is_traced(v) for v in (*primals, *tangents)):  # inside another transformation: keep the Tensors
+        return out, tangent
+    return (out.data if isinstance(out, Tensor) else out), np.asarray(value_of(tangent))
 
 
 def _basis(shape: tuple, dtype: Any) -> Any:
@@ -156,23 +160,37 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "rev") -
             result = [_stack([r[j] for r in rows], out_shape + np.shape(value_of(args[i])))
                       for j, i in enumerate(nums)]
         else:
-            result = []
-            for i in nums:
-                x = np.asarray(value_of(args[i]))
-                x = x if x.dtype.kind == "f" else x.astype(np.float64)
-                columns, out_shape = [], ()
-                for e in _basis(x.shape, x.dtype):
-                    def of_one(xi: Any, i: int = i) -> Any:
-                        call = list(args)
-                        call[i] = xi
-                        return f(*call)
-                    out, column = jvp(of_one, (x,), (e,))
-                    out_shape = np.shape(out)
-                    columns.append(np.asarray(column))
-                stacked = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
-                result.append(stacked.reshape(out_shape + x.shape))
+            result = [_forward_jacobian(f, args, i) for i in nums]
         return result[0] if isinstance(argnums, int) else tuple(result)
     return jacobian_f
+
+
+def _forward_jacobian(f: Callable, args: tuple, i: int) -> Any:
+    """∂f/∂args[i] column by column, one jvp per basis vector of the input; a traced input stays a Tensor,
+    so an enclosing transformation differentiates the columns again (forward over forward)."""
+    x = args[i]
+    value = _float_array(value_of(x))
+    primal = x if _is_traced(x) else value
+
+    def of_one(xi: Any) -> Any:
+        call = list(args)
+        call[i] = xi
+        return f(*call)
+    columns, out_shape = [], ()
+    for e in _basis(value.shape, value.dtype):
+        out, column = jvp(of_one, (primal,), (e,))
+        out_shape = np.shape(value_of(out))
+        columns.append(column)
+    if not columns:
+        return np.zeros(out_shape + (0,))
+    if any(isinstance(c, Tensor) for c in columns):
+        return rules.reshape(rules.stack(columns, axis=-1), out_shape + value.shape)
+    return np.stack([np.asarray(c) for c in columns], axis=-1).reshape(out_shape + value.shape)
+
+
+def _float_array(x: Any) -> np.ndarray:
+    array = np.asarray(x)
+    return array if array.dtype.kind == "f" else array.astype(np.float64)
 
 
 def hessian(f: Callable, argnums: int = 0) -> Callable:

@@ -1,14 +1,15 @@
 """The table of primitives: each one's forward (NumPy), vector-Jacobian products and Jacobian-vector products.
 
 Read it like a page of derivative rules. In each rule `g` is ḡ = ∂C/∂y (vjp) or `d…` a tangent (jvp), `y` is
-the output and the remaining names are the inputs. Rules are written with chainrule's own operations, so
-under `create_graph=True` they build a differentiable graph (higher derivatives for free); on plain arrays
-the same operations are just NumPy. Broadcasting is undone in one place (backward.reduce_to_shape), so no
-rule sums over broadcast axes itself. Composite functions (std, stack, split, ...) are at the end.
+the output and the remaining names are the inputs. Primitives are named `<name>_p` (`sin_p`), apart from the
+functions users call (`chainrule.sin`, in functions.py), so nothing here is rebound and no builtin is shadowed.
+vjp and jvp rules alike are written with chainrule's own operations, so under `create_graph=True` or inside a
+forward sweep they build differentiable results and every mode nests in every other; on plain arrays the same
+operations are just NumPy. Broadcasting is undone in one place (backward.reduce_to_shape), so no rule sums over
+broadcast axes itself. Composite functions (std, stack, split, ...) are at the end.
 """
 from __future__ import annotations
 
-import builtins
 import functools
 import math
 import operator
@@ -29,9 +30,9 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     result = []
     for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
             raise _AxisError(f"axis {a} is out of bounds for array of dimension {ndim}")
-        result.append(int(a) % builtins.max(ndim, 1) if ndim else 0)
+        result.append(int(a) % max(ndim, 1) if ndim else 0)
     if len(set(result)) != len(result):
         raise ValueError(f"duplicate value in 'axis': {axis}")
     return tuple(sorted(result)) if ndim else ()
@@ -92,41 +93,41 @@ def _in_dtype(array: np.ndarray, like: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- arithmetic
-add = Primitive("add", operator.add,
+add_p = Primitive("add", operator.add, promotes=True,
     vjp=(lambda g, y, a, b: g,
          lambda g, y, a, b: g),
     jvp=(lambda da, y, a, b: da,
          lambda db, y, a, b: db))
 
-sub = Primitive("sub", operator.sub,
+sub_p = Primitive("sub", operator.sub, promotes=True,
     vjp=(lambda g, y, a, b: g,
          lambda g, y, a, b: -g),
     jvp=(lambda da, y, a, b: da,
          lambda db, y, a, b: -db))
 
-mul = Primitive("mul", operator.mul,
+mul_p = Primitive("mul", operator.mul, promotes=True,
     vjp=(lambda g, y, a, b: g * b,
          lambda g, y, a, b: g * a),
     jvp=(lambda da, y, a, b: da * b,
          lambda db, y, a, b: a * db))
 
-div = Primitive("div", operator.truediv,
+div_p = Primitive("div", operator.truediv, promotes=True,
     vjp=(lambda g, y, a, b: g / b,
          lambda g, y, a, b: -g * y / b),
     jvp=(lambda da, y, a, b: da / b,
          lambda db, y, a, b: -db * y / b))
 
-power = Primitive("pow", operator.pow,
+power_p = Primitive("pow", operator.pow, promotes=True,
     vjp=(lambda g, y, a, b: g * b * a ** (b - 1),
-         lambda g, y, a, b: g * log(a) * y),
+         lambda g, y, a, b: g * log_p(a) * y),
     jvp=(lambda da, y, a, b: da * b * a ** (b - 1),
-         lambda db, y, a, b: db * log(a) * y))
+         lambda db, y, a, b: db * log_p(a) * y))
 
-neg = Primitive("neg", operator.neg,
+neg_p = Primitive("neg", operator.neg,
     vjp=(lambda g, y, x: -g,),
     jvp=LINEAR)
 
-identity = Primitive("identity", lambda x: x,
+identity_p = Primitive("identity", lambda x: x,
     vjp=(lambda g, y, x: g,),
     jvp=LINEAR)
 
@@ -135,8 +136,8 @@ def _cast(x: np.ndarray, dtype: Any) -> np.ndarray:
     return x.astype(dtype, copy=False)
 
 
-astype = Primitive("astype", _cast,
-    vjp=(lambda g, y, x, dtype: astype(g, value_of(x).dtype),),
+astype_p = Primitive("astype", _cast,
+    vjp=(lambda g, y, x, dtype: astype_p(g, value_of(x).dtype),),
     jvp=LINEAR)
 
 
@@ -158,67 +159,71 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0) + np.log1p(_exp(-np.abs(x)))
 
 
-exp = Primitive("exp", _exp,
+exp_p = Primitive("exp", _exp,
     vjp=(lambda g, y, x: g * y,),
     jvp=(lambda dx, y, x: dx * y,))
 
-log = Primitive("log", np.log,
+log_p = Primitive("log", np.log,
     vjp=(lambda g, y, x: g / x,),
     jvp=(lambda dx, y, x: dx / x,))
 
-log1p = Primitive("log1p", np.log1p,
+log1p_p = Primitive("log1p", np.log1p,
     vjp=(lambda g, y, x: g / (1 + x),),
     jvp=(lambda dx, y, x: dx / (1 + x),))
 
-expm1 = Primitive("expm1", np.expm1,
+expm1_p = Primitive("expm1", np.expm1,
     vjp=(lambda g, y, x: g * (y + 1),),
     jvp=(lambda dx, y, x: dx * (y + 1),))
 
-sqrt = Primitive("sqrt", np.sqrt,
+sqrt_p = Primitive("sqrt", np.sqrt,
     vjp=(lambda g, y, x: g / (2 * y),),
     jvp=(lambda dx, y, x: dx / (2 * y),))
 
-square = Primitive("square", np.square,
+square_p = Primitive("square", np.square,
     vjp=(lambda g, y, x: g * (2 * x),),
     jvp=(lambda dx, y, x: dx * (2 * x),))
 
-sin = Primitive("sin", np.sin,
-    vjp=(lambda g, y, x: g * cos(x),),
-    jvp=(lambda dx, y, x: dx * cos(x),))
+sin_p = Primitive("sin", np.sin,
+    vjp=(lambda g, y, x: g * cos_p(x),),
+    jvp=(lambda dx, y, x: dx * cos_p(x),))
 
-cos = Primitive("cos", np.cos,
-    vjp=(lambda g, y, x: -g * sin(x),),
-    jvp=(lambda dx, y, x: -dx * sin(x),))
+cos_p = Primitive("cos", np.cos,
+    vjp=(lambda g, y, x: -g * sin_p(x),),
+    jvp=(lambda dx, y, x: -dx * sin_p(x),))
 
-tan = Primitive("tan", np.tan,
+tan_p = Primitive("tan", np.tan,
     vjp=(lambda g, y, x: g * (1 + y * y),),
     jvp=(lambda dx, y, x: dx * (1 + y * y),))
 
-tanh = Primitive("tanh", np.tanh,
+arctan_p = Primitive("arctan", np.arctan,
+    vjp=(lambda g, y, x: g / (1 + x * x),),
+    jvp=(lambda dx, y, x: dx / (1 + x * x),))
+
+tanh_p = Primitive("tanh", np.tanh,
     vjp=(lambda g, y, x: g * (1 - y * y),),
     jvp=(lambda dx, y, x: dx * (1 - y * y),))
 
-sigmoid = Primitive("sigmoid", _sigmoid,
+sigmoid_p = Primitive("sigmoid", _sigmoid,
     vjp=(lambda g, y, x: g * y * (1 - y),),
     jvp=(lambda dx, y, x: dx * y * (1 - y),))
 
-softplus = Primitive("softplus", _softplus,
-    vjp=(lambda g, y, x: g * sigmoid(x),),
-    jvp=(lambda dx, y, x: dx * sigmoid(x),))
+softplus_p = Primitive("softplus", _softplus,
+    vjp=(lambda g, y, x: g * sigmoid_p(x),),
+    jvp=(lambda dx, y, x: dx * sigmoid_p(x),))
 
-relu = Primitive("relu", lambda x: np.maximum(x, 0),
+relu_p = Primitive("relu", lambda x: np.maximum(x, 0),
     vjp=(lambda g, y, x: g * (x > 0),),
     jvp=(lambda dx, y, x: dx * (x > 0),))
 
-leaky_relu = Primitive("leaky_relu", lambda x, slope=0.01: np.where(x > 0, x, x * slope),
-    vjp=(lambda g, y, x, slope=0.01: where(x > 0, g, g * slope),),
-    jvp=(lambda dx, y, x, slope=0.01: where(x > 0, dx, dx * slope),))
+leaky_relu_p = Primitive("leaky_relu", lambda x, slope=0.01: np.where(x > 0, x, x * slope),
+    vjp=(lambda g, y, x, slope=0.01: where_p(x > 0, g, g * slope),),
+    jvp=(lambda dx, y, x, slope=0.01: where_p(x > 0, dx, dx * slope),))
 
-abs = Primitive("abs", np.abs,
+abs_p = Primitive("abs", np.abs,
     vjp=(lambda g, y, x: g * np.sign(value_of(x)),),
-    jvp=(lambda dx, y, x: dx * np.sign(x),))
+    jvp=(lambda dx, y, x: dx * np.sign(value_of(x)),))
 
-sign = Primitive("sign", np.sign,
+sign_p = Primitive("sign", np.sign,
     vjp=(lambda g, y, x: g * 0,),
     jvp=(lambda dx, y, x: dx * 0,))
 
@@ -230,25 +235,25 @@ def _tie_share(first: Any, second: Any) -> np.ndarray:
     return _in_dtype(np.asarray(share), np.result_type(a, b))
 
 
-maximum = Primitive("maximum", np.maximum,
+maximum_p = Primitive("maximum", np.maximum, promotes=True,
     vjp=(lambda g, y, a, b: g * _tie_share(a, b),
          lambda g, y, a, b: g * _tie_share(b, a)),
     jvp=(lambda da, y, a, b: da * _tie_share(a, b),
          lambda db, y, a, b: db * _tie_share(b, a)))
 
-minimum = Primitive("minimum", np.minimum,
+minimum_p = Primitive("minimum", np.minimum, promotes=True,
     vjp=(lambda g, y, a, b: g * _tie_share(b, a),
          lambda g, y, a, b: g * _tie_share(a, b)),
     jvp=(lambda da, y, a, b: da * _tie_share(b, a),
          lambda db, y, a, b: db * _tie_share(a, b)))
 
-where = Primitive("where", np.where,
+where_p = Primitive("where", np.where,
     vjp=(None,
-         lambda g, y, cond, a, b: where(cond, g, 0),
-         lambda g, y, cond, a, b: where(cond, 0, g)),
+         lambda g, y, cond, a, b: where_p(cond, g, 0),
+         lambda g, y, cond, a, b: where_p(cond, 0, g)),
     jvp=(None,
-         lambda da, y, cond, a, b: np.where(cond, da, 0),
-         lambda db, y, cond, a, b: np.where(cond, 0, db)))
+         lambda da, y, cond, a, b: where_p(cond, da, 0),
+         lambda db, y, cond, a, b: where_p(cond, 0, db)))
 
 
 def _inside(x: Any, low: Any, high: Any) -> np.ndarray:
@@ -261,7 +266,7 @@ def _inside(x: Any, low: Any, high: Any) -> np.ndarray:
     return mask
 
 
-clip = Primitive("clip", lambda x, low, high: np.clip(x, low, high),
+clip_p = Primitive("clip", lambda x, low, high: np.clip(x, low, high),
     vjp=(lambda g, y, x, low, high: g * _inside(x, low, high),),
     jvp=(lambda dx, y, x, low, high: dx * _inside(x, low, high),))
 
@@ -296,11 +301,11 @@ def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return total / _count(x, axis) if x.size else np.mean(x, axis=axis, keepdims=keepdims)
 
 
-sum = Primitive("sum", _reduction(np.add),
+sum_p = Primitive("sum", _reduction(np.add),
     vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims),),
     jvp=LINEAR)
 
-mean = Primitive("mean", _mean,
+mean_p = Primitive("mean", _mean,
     vjp=(lambda g, y, x, axis=None, keepdims=False: _spread(g / _count(x, axis), x, axis, keepdims),),
     jvp=LINEAR)
 
@@ -317,17 +322,22 @@ def _others_product(x: Any, axis: Any) -> np.ndarray:
     return np.moveaxis(result, range(len(axes)), axes) if axes else result[0]
 
 
-def _prod_vjp(g: Any, y: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """ḡ · Π_{j≠i} x_j = ḡ · y / x_i where no x is zero (differentiable again); exact products elsewhere."""
+def _others(y: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """Π_{j≠i} x_j = y / x_i where no x is zero (differentiable again); exact products elsewhere."""
     if np.all(value_of(x) != 0):
-        return _spread(g, x, axis, keepdims) * (_kept(y, x, axis, keepdims) / x)
-    return _spread(g, x, axis, keepdims) * _others_product(x, axis)
+        return _kept(y, x, axis, keepdims) / x
+    return _others_product(x, axis)
 
 
-prod = Primitive("prod", _reduction(np.multiply),
+def _prod_vjp(g: Any, y: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """ḡ · Π_{j≠i} x_j."""
+    return _spread(g, x, axis, keepdims) * _others(y, x, axis, keepdims)
+
+
+prod_p = Primitive("prod", _reduction(np.multiply),
     vjp=(_prod_vjp,),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
-         np.sum(dx * _others_product(x, axis), axis=axis, keepdims=keepdims),))
+         sum_p(dx * _others(y, x, axis, keepdims), axis=axis, keepdims=keepdims),))
 
 
 def _extreme_share(x: Any, y: Any, axis: Any, keepdims: bool) -> np.ndarray:
@@ -337,15 +347,15 @@ def _extreme_share(x: Any, y: Any, axis: Any, keepdims: bool) -> np.ndarray:
     return _in_dtype(hits / hits.sum(axis=axis, keepdims=True), x)
 
 
-max = Primitive("max", _reduction(np.maximum),
+max_p = Primitive("max", _reduction(np.maximum),
     vjp=(lambda g, y, x, axis=None, keepdims=False:
          _spread(g, x, axis, keepdims) * _extreme_share(x, y, axis, keepdims),),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
-         np.sum(dx * _extreme_share(x, y, axis, keepdims), axis=axis, keepdims=keepdims),))
+         sum_p(dx * _extreme_share(x, y, axis, keepdims), axis=axis, keepdims=keepdims),))
 
-min = Primitive("min", _reduction(np.minimum),
-    vjp=max.vjps,
-    jvp=max.jvps)
+min_p = Primitive("min", _reduction(np.minimum),
+    vjp=max_p.vjps,
+    jvp=max_p.jvps)
 
 
 def _var(x: np.ndarray, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> np.ndarray:
@@ -353,11 +363,11 @@ def _var(x: np.ndarray, axis: Any = None, ddof: int = 0, keepdims: bool = False)
     return np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
-var = Primitive("var", _var,
+var_p = Primitive("var", _var,
     vjp=(lambda g, y, x, axis=None, ddof=0, keepdims=False:
-         _spread(g, x, axis, keepdims) * (2 * (x - mean(x, axis=axis, keepdims=True)) / (_count(x, axis) - ddof)),),
+         _spread(g, x, axis, keepdims) * (2 * (x - mean_p(x, axis=axis, keepdims=True)) / (_count(x, axis) - ddof)),),
     jvp=(lambda dx, y, x, axis=None, ddof=0, keepdims=False:
-         np.sum(dx * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)
+         sum_p(dx * (x - mean_p(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)
          * (2 / (_count(x, axis) - ddof)),))
 
 
@@ -374,11 +384,11 @@ def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.nd
     return out if keepdims else np.squeeze(out, axis=normalize_axes(axis, x.ndim))
 
 
-logsumexp = Primitive("logsumexp", _logsumexp,
+logsumexp_p = Primitive("logsumexp", _logsumexp,
     vjp=(lambda g, y, x, axis=None, keepdims=False:
-         _spread(g, x, axis, keepdims) * exp(x - _kept(y, x, axis, keepdims)),),
+         _spread(g, x, axis, keepdims) * exp_p(x - _kept(y, x, axis, keepdims)),),
     jvp=(lambda dx, y, x, axis=None, keepdims=False:
-         np.sum(dx * _exp(x - _kept(y, x, axis, keepdims)), axis=axis, keepdims=keepdims),))
+         sum_p(dx * exp_p(x - _kept(y, x, axis, keepdims)), axis=axis, keepdims=keepdims),))
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -389,20 +399,25 @@ def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    """(x − m) − log Σ e^(x − m) with m = max x: the shift is exact, so nothing cancels at large |x|."""
+    m = np.max(x, axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0)
+    shifted = x - m
+    return shifted - np.log(np.sum(_exp(shifted), axis=axis, keepdims=True))
 
 
-softmax = Primitive("softmax", _softmax,
+softmax_p = Primitive("softmax", _softmax,
     vjp=(lambda g, y, x, axis=-1: y * (g - (g * y).sum(axis=axis, keepdims=True)),),
     jvp=(lambda dx, y, x, axis=-1: y * (dx - (dx * y).sum(axis=axis, keepdims=True)),))
 
-log_softmax = Primitive("log_softmax", _log_softmax,
-    vjp=(lambda g, y, x, axis=-1: g - exp(y) * g.sum(axis=axis, keepdims=True),),
-    jvp=(lambda dx, y, x, axis=-1: dx - (_exp(y) * dx).sum(axis=axis, keepdims=True),))
+log_softmax_p = Primitive("log_softmax", _log_softmax,
+    vjp=(lambda g, y, x, axis=-1: g - exp_p(y) * g.sum(axis=axis, keepdims=True),),
+    jvp=(lambda dx, y, x, axis=-1: dx - (exp_p(y) * dx).sum(axis=axis, keepdims=True),))
 
 
 # ---------------------------------------------------------------------------------------------- shapes
-reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape),
+reshape_p = Primitive("reshape", lambda x, shape: np.reshape(x, shape),
     vjp=(lambda g, y, x, shape: g.reshape(np.shape(value_of(x))),),
     jvp=LINEAR)
 
@@ -411,11 +426,11 @@ def _inverse(axes: Any, ndim: int) -> Any:
     return None if axes is None else tuple(np.argsort([a % ndim for a in axes]))
 
 
-transpose = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes),
+transpose_p = Primitive("transpose", lambda x, axes=None: np.transpose(x, axes),
     vjp=(lambda g, y, x, axes=None: transpose(g, _inverse(axes, np.ndim(value_of(x)))),),
     jvp=LINEAR)
 
-broadcast_to = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+broadcast_to_p = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
     vjp=(lambda g, y, x, shape: g,),  # backward.reduce_to_shape sums ḡ back to x's shape
     jvp=LINEAR)
 
@@ -435,11 +450,11 @@ def _scatter_add(g: np.ndarray, index: Any, shape: tuple) -> np.ndarray:
     return out
 
 
-getitem = Primitive("getitem", lambda x, index: x[index],
-    vjp=(lambda g, y, x, index: scatter_add(g, index=index, shape=np.shape(value_of(x))),),
+getitem_p = Primitive("getitem", lambda x, index: x[index],
+    vjp=(lambda g, y, x, index: scatter_add_p(g, index=index, shape=np.shape(value_of(x))),),
     jvp=LINEAR)
 
-scatter_add = Primitive("scatter_add", _scatter_add,
+scatter_add_p = Primitive("scatter_add", _scatter_add,
     vjp=(lambda g, y, source, index, shape: getitem(g, index=index),),
     jvp=LINEAR)
 
@@ -452,7 +467,7 @@ def _piece(i: int, xs: tuple, axis: int) -> tuple:
     """The index of input i's slab inside the concatenation along `axis`."""
     shapes = [np.shape(value_of(x)) for x in xs]
     axis = normalize_axes(axis, len(shapes[0]))[0]
-    start = builtins.sum(s[axis] for s in shapes[:i])
+    start = sum(s[axis] for s in shapes[:i])
     return (slice(None),) * axis + (slice(start, start + shapes[i][axis]),)
 
 
@@ -461,11 +476,11 @@ def _concatenate_vjp(i: int) -> Any:
 
 
 def _concatenate_jvp(i: int) -> Any:
-    return lambda dx, y, *xs, axis=0: np.concatenate(
-        [dx if j == i else np.zeros_like(x) for j, x in enumerate(xs)], axis=axis)
+    return lambda dx, y, *xs, axis=0: concatenate_p(
+        *[dx if j == i else np.zeros_like(value_of(x)) for j, x in enumerate(xs)], axis=axis)
 
 
-concatenate_primitive = Primitive("concatenate", _concatenate,
+concatenate_p = Primitive("concatenate", _concatenate,
     vjp=_concatenate_vjp, jvp=_concatenate_jvp, variadic=True)
 
 
@@ -487,8 +502,8 @@ def _matmul_vjp_a(g: Any, y: Any, a: Any, b: Any) -> Any:
         b = reshape(b, (1, -1))                           # (1, k)
         return g * b if np.ndim(value_of(a)) > 1 else (g * b)[..., 0, :]
     if np.ndim(value_of(a)) == 1:
-        return matmul(expand_dims(g, -2), swapaxes(b, -1, -2))[..., 0, :]
-    return matmul(g, swapaxes(b, -1, -2))
+        return matmul_p(expand_dims(g, -2), swapaxes(b, -1, -2))[..., 0, :]
+    return matmul_p(g, swapaxes(b, -1, -2))
 
 
 def _matmul_vjp_b(g: Any, y: Any, a: Any, b: Any) -> Any:
@@ -498,14 +513,14 @@ def _matmul_vjp_b(g: Any, y: Any, a: Any, b: Any) -> Any:
             return g * a
         return reshape(a, (-1, 1)) * expand_dims(g, -2)   # (k, 1) * (..., 1, n)
     if np.ndim(value_of(b)) == 1:
-        return matmul(swapaxes(a, -1, -2), expand_dims(g, -1))[..., 0]
-    return matmul(swapaxes(a, -1, -2), g)
+        return matmul_p(swapaxes(a, -1, -2), expand_dims(g, -1))[..., 0]
+    return matmul_p(swapaxes(a, -1, -2), g)
 
 
-matmul = Primitive("matmul", _matmul,
+matmul_p = Primitive("matmul", _matmul,
     vjp=(_matmul_vjp_a, _matmul_vjp_b),
-    jvp=(lambda da, y, a, b: np.matmul(da, b),
-         lambda db, y, a, b: np.matmul(a, db)))
+    jvp=(lambda da, y, a, b: matmul_p(da, b),
+         lambda db, y, a, b: matmul_p(a, db)))
 
 
 def _linear(x: np.ndarray, W: np.ndarray, b: Any = None) -> np.ndarray:
@@ -542,7 +557,7 @@ def _linear_vjp_b(g: Any, y: Any, x: Any, W: Any, b: Any = None) -> Any:
     return np.add.reduce(g, axis=0) if type(g) is np.ndarray else g.sum(axis=0)
 
 
-linear = Primitive("linear", _linear,
+linear_p = Primitive("linear", _linear,
     vjp=(lambda g, y, x, W, b=None: g @ W,
          _linear_vjp_W,
          _linear_vjp_b),
@@ -619,7 +634,7 @@ def _cross_entropy_vjp(g: Any, y: Any, z: Any, labels: Any, probabilities: Any =
                        reduction: str = "mean") -> Any:
     """∂C/∂z = ḡ of each example · (softmax(z) − onehot(label))."""
     if isinstance(z, Tensor):
-        return _per_example(g, z, reduction) * (softmax(z) - _one_hot(labels, z))
+        return _per_example(g, z, reduction) * (softmax_p(z) - _one_hot(labels, z))
     grad = probabilities.copy()  # the node keeps its probabilities (a second backward may need them)
     grad[_picked(z, np.asarray(labels))] -= 1
     grad *= _per_example(g, z, reduction)
@@ -636,19 +651,26 @@ def _reduce_losses(losses: np.ndarray, reduction: str, name: str) -> np.ndarray:
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
+def _reduce_tangent(losses: Any, reduction: str) -> Any:
+    """The tangent of the reduced loss from the tangents of the per-example losses."""
+    if reduction == "mean":
+        return losses.mean()
+    return losses.sum() if reduction == "sum" else losses
+
+
 def _per_example(g: Any, logits: Any, reduction: str) -> Any:
     """ḡ for each example's loss, shaped to broadcast against the logits."""
     if reduction == "none":
         return expand_dims(g, -1)
     if reduction == "mean":
-        return g / builtins.max(1, logits.size // logits.shape[-1])
+        return g / max(1, logits.size // logits.shape[-1])
     return g
 
 
-softmax_cross_entropy = Primitive("softmax_cross_entropy", _softmax_cross_entropy,
+softmax_cross_entropy_p = Primitive("softmax_cross_entropy", _softmax_cross_entropy,
     vjp=(_cross_entropy_vjp, None),
     jvp=(lambda dz, y, z, labels, probabilities, reduction="mean":
-         _reduce_losses(np.sum((probabilities - _one_hot(labels, z)) * dz, axis=-1), reduction, ""),
+         _reduce_tangent(sum_p((softmax_p(z) - _one_hot(labels, z)) * dz, axis=-1), reduction),
          None),
     residual=True)
 
@@ -692,22 +714,22 @@ def _einsum_rule(i: int) -> Any:
 
 def _einsum_jvp(i: int) -> Any:
     def rule(dx: Any, y: Any, *xs: Any, subscripts: str) -> Any:
-        return _einsum(*[dx if j == i else x for j, x in enumerate(xs)], subscripts=subscripts)
+        return einsum_p(*[dx if j == i else x for j, x in enumerate(xs)], subscripts=subscripts)
     return rule
 
 
-einsum_primitive = Primitive("einsum", _einsum, vjp=_einsum_rule, jvp=_einsum_jvp, variadic=True)
+einsum_p = Primitive("einsum", _einsum, vjp=_einsum_rule, jvp=_einsum_jvp, variadic=True)
 
 
 # ---------------------------------------------------------------------------------------------- composites
 def einsum(subscripts: str, *operands: Any) -> Any:
     """Einstein summation, e.g. einsum('ij,jk->ik', A, B) = A @ B (no '...' and no diagonals)."""
-    return einsum_primitive(*operands, subscripts=subscripts)
+    return einsum_p(*operands, subscripts=subscripts)
 
 
 def concatenate(tensors: Any, axis: int = 0) -> Any:
     """Join tensors along an existing axis."""
-    return concatenate_primitive(*tensors, axis=axis)
+    return concatenate_p(*tensors, axis=axis)
 
 
 def stack(tensors: Any, axis: int = 0) -> Any:
@@ -756,7 +778,7 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
 
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
     """Standard deviation √var(x)."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    return sqrt_p(var_p(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 def dot(a: Any, b: Any) -> Any:
@@ -765,36 +787,34 @@ def dot(a: Any, b: Any) -> Any:
         raise ValueError(f"dot: operands of shapes {np.shape(value_of(a))} and {np.shape(value_of(b))}: "
                          "use matmul or einsum for more than 2 dimensions")
     if np.ndim(value_of(a)) == 0 or np.ndim(value_of(b)) == 0:
-        return mul(a, b)
-    return matmul(a, b)
+        return mul_p(a, b)
+    return matmul_p(a, b)
 
 
 def outer(a: Any, b: Any) -> Any:
     """Outer product a bᵀ of the flattened operands."""
-    return mul(reshape(a, shape=(-1, 1)), reshape(b, shape=(1, -1)))
+    return mul_p(reshape(a, shape=(-1, 1)), reshape(b, shape=(1, -1)))
 
 
 # Keyword-friendly wrappers: primitives take their static parameters by keyword.
-_reshape_primitive, _transpose_primitive = reshape, transpose
 
 
 def reshape(x: Any, shape: Any) -> Any:
     """The same values in a new shape (one entry may be -1)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return _reshape_primitive(x, shape=shape)
+    return reshape_p(x, shape=shape)
 
 
 def transpose(x: Any, axes: Any = None) -> Any:
     """Permute the axes (reverse them when axes is None)."""
-    return _transpose_primitive(x, axes=None if axes is None else tuple(axes))
+    return transpose_p(x, axes=None if axes is None else tuple(axes))
 
 
-_broadcast_primitive, _getitem_primitive, _clip_primitive = broadcast_to, getitem, clip
 
 
 def broadcast_to(x: Any, shape: Any) -> Any:
     """x repeated along broadcast axes to `shape`."""
-    return _broadcast_primitive(x, shape=(int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
+    return broadcast_to_p(x, shape=(int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
 
 
 def getitem(x: Any, index: Any) -> Any:
@@ -805,9 +825,4 @@ def getitem(x: Any, index: Any) -> Any:
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
     elif isinstance(index, list):
         index = np.asarray(index)
-    return _getitem_primitive(x, index=index)
-
-
-def clip(x: Any, min: Any = None, max: Any = None) -> Any:
-    """x limited to [min, max]; the gradient passes where min ≤ x ≤ max."""
-    return _clip_primitive(x, low=value_of(min), high=value_of(max))
+    return getitem_p(x, index=index)

@@ -1,11 +1,15 @@
-"""The Tensor type, the Primitive type, and how a primitive is applied to tensors.
+"""The Tensor type, the Primitive type, and the one path by which applying a primitive is recorded.
 
-A Tensor holds a NumPy array and, when a primitive made it while gradients are recorded, that primitive
-and its inputs: the graph that the backward sweep walks. This module knows no derivative rule (rules.py
-holds the table) and does not run sweeps (backward.py, forward.py do).
+A Tensor is a value (a NumPy array), a .grad, requires_grad, a version counter of in-place writes, and —
+when a primitive made it while gradients are recorded — one Node (primitive, inputs, saved values,
+parameters, creation order): the graph that the backward sweep walks. Functions and operators alike go
+through Primitive.__call__ → _record. A raw write into the array that `.data` returns is the unchecked
+escape hatch (as in PyTorch); code that writes so calls mark_modified(t). This module knows no derivative
+rule (rules.py holds the table) and does not run sweeps (backward.py, forward.py do).
 """
 from __future__ import annotations
 
+import html
 import itertools
 import sys
 import threading
@@ -21,14 +25,15 @@ RECORDING, WATCHING = 1, 2  # bits of _Mode.state: the one attribute the hot pat
 
 
 class _Mode(threading.local):
-    """Per-thread switches: recording of the reverse graph, anomaly detection, forward-mode depth."""
+    """Per-thread switches: recording of the reverse graph, anomaly detection, the forward-mode sweeps under way
+    (`levels`: one dict {Tensor: tangent} per sweep, outermost first)."""
 
     state = RECORDING
     _anomaly = False
-    _forward_depth = 0
+    _levels: tuple = ()
 
     def _update(self, recording: bool) -> None:
-        watching = self._anomaly or self._forward_depth > 0
+        watching = self._anomaly or bool(self._levels)
         self.state = (RECORDING if recording else 0) | (WATCHING if watching else 0)
 
     @property
@@ -49,13 +54,18 @@ class _Mode(threading.local):
         self._update(self.grad_enabled)
 
     @property
-    def forward_depth(self) -> int:
-        return self._forward_depth
+    def levels(self) -> tuple:
+        return self._levels
 
-    @forward_depth.setter
-    def forward_depth(self, depth: int) -> None:
-        self._forward_depth = depth
+    @levels.setter
+    def levels(self, levels: tuple) -> None:
+        self._levels = levels
         self._update(self.grad_enabled)
+
+    @property
+    def forward_depth(self) -> int:
+        """How many forward-mode sweeps are under way (nested jvp calls)."""
+        return len(self._levels)
 
 
 mode = _Mode()
@@ -128,16 +138,18 @@ class Primitive:
     argument after the inputs (None under create_graph, where the rules get Tensors and recompute).
     """
 
-    __slots__ = ("name", "forward", "vjps", "jvps", "variadic", "residual")
+    __slots__ = ("name", "forward", "vjps", "jvps", "variadic", "residual", "promotes")
 
     def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable = (),
-                 jvp: Sequence | Callable | str = (), variadic: bool = False, residual: bool = False):
+                 jvp: Sequence | Callable | str = (), variadic: bool = False, residual: bool = False,
+                 promotes: bool = False):
         self.name = name
         self.forward = forward
         self.variadic = variadic
         self.residual = residual
+        self.promotes = promotes  # a binary elementwise operation: operands follow PyTorch's dtype promotion
         if jvp == LINEAR:
-            jvp = (lambda dx, y, x, **params: self.forward(dx, **params),)
+            jvp = (lambda dx, y, x, **params: self(dx, **params),)
         self.vjps = _RuleForEach(vjp) if variadic else tuple(vjp)
         self.jvps = _RuleForEach(jvp) if variadic else tuple(jvp)
 
@@ -150,19 +162,20 @@ class Primitive:
         return self.jvps[index] if index < len(self.jvps) else None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        """y = prim(*args): compute the forward, and record the node if some input requires grad."""
+        """y = prim(*args): the forward on the arrays; with a Tensor among args, a Tensor (recorded if needed)."""
         raw = []
         has_tensor = needs_grad = False
         for a in args:
             if isinstance(a, Tensor):
                 has_tensor = True
-                if a.requires_grad:
-                    needs_grad = True
+                needs_grad = needs_grad or a.requires_grad
                 raw.append(a.value)
             else:
                 raw.append(a)
+        if self.promotes:
+            raw[0], raw[1] = promote_like_pytorch(raw[0], raw[1])
         if not has_tensor:
-            out = self.forward(*args, **params)
+            out = self.forward(*raw, **params)
             return out[0] if self.residual else out
         try:
             out = self.forward(*raw, **params) if params else self.forward(*raw)
@@ -171,7 +184,7 @@ class Primitive:
         if self.residual:
             out, kept = out
             raw.append(kept)
-        return _result(self, out, args, raw, params or None, needs_grad)
+        return _record(self, out, args, raw, params or None, needs_grad)
 
     def _named(self, error: Exception, args: Sequence) -> Exception:
         """A forward's error, its message led by the primitive's name and followed by the operand shapes."""
@@ -182,14 +195,14 @@ class Primitive:
 
     def _watch(self, t: Tensor, args: tuple, raw: Sequence, params: dict | None) -> None:
         """The slow path: push forward-mode tangents, or check for NaN/inf under detect_anomaly."""
-        if mode.forward_depth:
-            _push_tangent(self, t, args, raw, params or {})
-        if mode.anomaly:
-            t.origin = user_frame()
-            if not np.all(np.isfinite(t.data)):
-                raise FloatingPointError(
-                    f"detect_anomaly: the forward of '{self.name}' produced {_bad_values(t.data)} "
-                    f"(operand shapes {_describe(args)}), at {t.origin}")
+        if mode._levels:
+            _push_tangents(self, t, args, params or {})
+        if mode.anomaly and t.node is not None:
+            t.node.origin = user_frame()
+        if mode.anomaly and not np.all(np.isfinite(t.data)):
+            raise FloatingPointError(
+                f"detect_anomaly: the forward of '{self.name}' produced {_bad_values(t.data)} "
+                f"(operand shapes {_describe(args)}), at {user_frame()}")
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -214,56 +227,113 @@ _new = object.__new__
 _creation_order = itertools.count()  # a node's number: its consumers always have larger ones
 
 
-def _result(prim: Primitive, out: Any, args: tuple, raw: Sequence, params: dict | None, needs_grad: bool) -> Tensor:
-    """The Tensor holding prim's output; it records the node (prim, inputs, saved values) when gradients are
-    recorded and some input requires grad."""
-    t = _new(Tensor)
-    t.value = out
-    t.grad = t.tangent = t.origin = t.sweep_grad = t.sweep_id = None
+class Version:
+    """How many in-place writes a tensor's array has had, and when the last one happened (on the clock that
+    numbers nodes); shared by a tensor and its `.detach()` views, because they share the array."""
+
+    __slots__ = ("count", "written_at")
+    latest_write = -1  # when any array was last written in place: most sweeps need look no further
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.written_at = -1
+
+    def bump(self) -> None:
+        """Count one more in-place write, made now: nodes recorded before now saw the old values."""
+        self.count += 1
+        self.written_at = Version.latest_write = next(_creation_order)
+
+
+class Node:
+    """The record of one primitive application, kept by the Tensor it produced: which primitive, its
+    inputs (Tensors or constants), the saved input values its rules read, its parameters, and its creation
+    number `order` (every consumer is numbered after its inputs, and an input written in place after
+    `order` has lost the values this node saved)."""
+
+    __slots__ = ("primitive", "inputs", "saved", "params", "order", "origin")
+
+    def __init__(self, primitive: Primitive, inputs: tuple, saved: list, params: dict | None) -> None:
+        self.primitive = primitive
+        self.inputs = inputs
+        self.saved = saved
+        self.params = params
+        self.order = next(_creation_order)
+        self.origin = None  # where it was computed: set under detect_anomaly
+
+    def release(self) -> None:
+        """Drop the inputs and saved values (the sweep has passed): a second backward must be told first."""
+        self.inputs = self.saved = None
+
+    def check_unmodified(self) -> None:
+        """Raise if an input was written in place after this node used it (its saved value is stale)."""
+        if Version.latest_write < self.order:
+            return
+        for x in self.inputs:
+            if isinstance(x, Tensor) and x._version is not None and x._version.written_at > self.order:
+                raise RuntimeError(MODIFIED.format(op=self.primitive.name, shape=x.shape))
+
+
+MODIFIED = ("backward: an input of shape {shape} to '{op}' was modified in place after '{op}' used it, so its "
+            "saved value is gone and the gradient would be wrong; modify a copy, or compute after the change")
+
+
+def _fill(t: Tensor, value: Any, requires_grad: bool, node: Node | None, version: Version | None) -> Tensor:
+    """The one place a Tensor's fields are set: value, grad, requires_grad, node (None for a leaf), version."""
+    t.value = value
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.node = node
+    t._version = version  # made when first asked for: most tensors are never written in place
     t.keep_grad = False
-    t.modified_at = -1
+    return t
+
+
+def _record(prim: Primitive, out: Any, args: tuple, raw: list, params: dict | None, needs_grad: bool) -> Tensor:
+    """The Tensor holding prim's output, with its Node when gradients are recorded and an input requires grad
+    (the one record path: functions and operators alike come here through Primitive.__call__)."""
     state = mode.state
     if needs_grad and state & RECORDING:
-        t.requires_grad = True
-        t.op = prim
-        t.inputs = args
-        t.saved = raw
-        t.params = params
-        t.seq = next(_creation_order)
+        t = _fill(_new(Tensor), out, True, Node(prim, args, raw, params), None)
     else:
-        t.requires_grad = False
-        t.op = t.inputs = t.saved = t.params = None
-        t.seq = -1
+        t = _fill(_new(Tensor), out, False, None, None)
     if state & WATCHING:
         prim._watch(t, args, raw, params)
     return t
 
 
-def operator_method(prim: Primitive, reflected: bool = False) -> Callable:
-    """prim as a Tensor operator: t ∘ u = prim(t, u), or u ∘ t = prim(u, t) when reflected (as __rmul__).
+def mark_modified(*tensors: Tensor) -> None:
+    """Record that each tensor's array was written in place (bump its version counter).
 
-    The same as calling prim, in one plain Python function (no argument loop, no keyword dictionary), because
-    the operators are the engine's most frequent calls.
+    Code that writes into `t.data` directly (an optimiser's step, load_state_dict, a compiled replay)
+    calls this afterwards, so a backward through a graph that saved the old values raises instead of
+    returning a wrong gradient. In-place operators, `t[...] = v` and `t.data = v` call it themselves.
     """
-    forward = prim.forward
+    for t in tensors:
+        t.version.bump()
 
-    def method(self: Tensor, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            other_raw, other_grad = other.value, other.requires_grad
-        else:
-            other_raw, other_grad = other, False
-        if reflected:
-            args, raw = (other, self), (other_raw, self.value)
-        else:
-            args, raw = (self, other), (self.value, other_raw)
-        try:
-            out = forward(*raw)
-        except (ValueError, TypeError, IndexError) as error:
-            raise prim._named(error, args) from None
-        return _result(prim, out, args, raw, None, self.requires_grad or other_grad)
 
-    method.__name__ = f"__r{prim.name}__" if reflected else f"__{prim.name}__"
-    return method
+# Python scalars are weak in NumPy 2 as in PyTorch; a 0-d array or NumPy scalar is not, in NumPy. The table
+# of categories lets a 0-d operand take a dimensioned operand's dtype when it is not of a higher category.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _zero_dim(v: Any) -> bool:
+    return isinstance(v, np.generic) or (type(v) is ndarray and v.ndim == 0)
+
+
+def promote_like_pytorch(a: Any, b: Any) -> tuple[Any, Any]:
+    """The operands of a binary operation cast as PyTorch's result_type would: a 0-d operand (a 0-d tensor or a
+    NumPy scalar) does not promote a dimensioned operand of the same or a higher category (float32 array
+    times np.float64(2) stays float32); otherwise NumPy's promotion applies."""
+    if type(a) is ndarray and a.ndim and _zero_dim(b):
+        if _CATEGORY.get(b.dtype.kind, 9) <= _CATEGORY.get(a.dtype.kind, -1):
+            b = b.astype(a.dtype)
+    elif type(b) is ndarray and b.ndim and _zero_dim(a):
+        if _CATEGORY.get(a.dtype.kind, 9) <= _CATEGORY.get(b.dtype.kind, -1):
+            a = a.astype(b.dtype)
+    return a, b
+
+
 def _as_array(value: Any) -> np.ndarray:
     """A forward result as an ndarray (NumPy returns scalars for 0-d results)."""
     try:
@@ -272,23 +342,38 @@ def _as_array(value: Any) -> np.ndarray:
         return np.asarray(value)
 
 
-def _push_tangent(prim: Primitive, t: Tensor, args: tuple, raw: Sequence, params: dict) -> None:
-    """Forward mode: ẏ = Σ_i (∂y/∂x_i) ẋ_i, from the inputs' tangents, alongside the value."""
-    tangent = None
-    for i, a in enumerate(args):
-        if isinstance(a, Tensor) and a.tangent is not None:
-            rule = prim.jvp_rule(i)
-            if rule is None:
-                continue
-            part = rule(a.tangent, t.value, *raw, **params)
-            tangent = part if tangent is None else tangent + part
-    if tangent is not None:
-        tangent = np.asarray(tangent)
-        if tangent.shape != t.shape:
-            tangent = np.broadcast_to(tangent, t.shape)
-        if tangent.dtype != t.dtype:
-            tangent = tangent.astype(t.dtype)
-        t.tangent = tangent
+def _push_tangents(prim: Primitive, t: Tensor, args: tuple, params: dict) -> None:
+    """Forward mode, one operation: ẏ = Σ_i (∂y/∂x_i) ẋ_i for each forward sweep under way (a level), from the
+    inputs' tangents at that level. The jvp rules are chainrule operations run on the Tensors, so the tangent
+    is itself recorded (reverse over forward) and carries the tangents of the sweeps around it (forward over
+    forward); while level k's rules run, level k and those inside it are switched off."""
+    levels = mode._levels
+    extra = (None,) * prim.residual  # a residual's rules recompute it from the Tensors
+    for k, tangents in enumerate(levels):
+        parts = [(i, tangents[a]) for i, a in enumerate(args) if isinstance(a, Tensor) and a in tangents]
+        if not parts:
+            continue
+        mode.levels = levels[:k]
+        try:
+            total = None
+            for i, dx in parts:
+                rule = prim.jvp_rule(i)
+                if rule is not None:
+                    part = rule(dx, t, *args, *extra, **params)
+                    total = part if total is None else total + part
+            if total is not None:
+                tangents[t] = _as_tangent_of(total, t)
+        finally:
+            mode.levels = levels
+
+
+def _as_tangent_of(tangent: Any, t: Tensor) -> Any:
+    """A tangent in t's shape and dtype (a rule may give one that broadcasts)."""
+    if np.shape(value_of(tangent)) != t.shape:
+        tangent = _rules.broadcast_to(tangent, t.shape)
+    if np.result_type(value_of(tangent)) != t.dtype:
+        tangent = _rules.astype_p(tangent, t.dtype)
+    return tangent
 
 
 def _bad_values(values: np.ndarray) -> str:
@@ -339,36 +424,26 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 class Tensor:
     """An n-dimensional array that remembers how it was computed, so that gradients can flow back."""
 
-    __slots__ = ("value", "grad", "requires_grad", "op", "inputs", "params", "tangent", "origin",
-                 "keep_grad", "saved", "seq", "modified_at", "sweep_grad", "sweep_id", "__weakref__")
+    __slots__ = ("value", "grad", "requires_grad", "node", "_version", "keep_grad", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to Tensor's reflected operators: `array * t` is a Tensor.
     __hash__ = object.__hash__  # identity hashing, although == compares values
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False):
-        made = tensor(data, dtype=dtype, requires_grad=requires_grad)
-        self.value = made.value
-        self.grad = None
-        self.requires_grad = requires_grad
-        self.op = self.inputs = self.saved = self.params = self.tangent = self.origin = self.sweep_grad = None
-        self.sweep_id = None
-        self.keep_grad = False
-        self.modified_at = self.seq = -1
+        _fill(self, tensor(data, dtype=dtype, requires_grad=requires_grad).value, requires_grad, None, None)
 
     @classmethod
     def _leaf(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
-        t = cls.__new__(cls)
-        t.value = data
-        t.grad = None
-        t.requires_grad = requires_grad
-        t.op = t.inputs = t.saved = t.params = t.tangent = t.origin = t.sweep_grad = t.sweep_id = None
-        t.keep_grad = False
-        t.modified_at = t.seq = -1
-        return t
+        return _fill(_new(cls), data, requires_grad, None, None)
 
     # ------------------------------------------------------------------ array-like attributes
     @property
     def data(self) -> np.ndarray:
-        """The values as a NumPy array (shared, not copied)."""
+        """The values as a NumPy array (shared, not copied).
+
+        Writing into this array (`t.data[...] = v`) is the unchecked escape hatch, as in PyTorch: the
+        engine cannot see it, so call `mark_modified(t)` afterwards if a recorded graph may have saved t.
+        Assigning `t.data = v` or `t[...] = v` is checked (it bumps t's version).
+        """
         value = self.value
         if type(value) is not ndarray:  # a 0-d result is kept as a NumPy scalar until asked for
             value = self.value = _as_array(value)
@@ -377,7 +452,32 @@ class Tensor:
     @data.setter
     def data(self, values: Any) -> None:
         self.value = values if type(values) is ndarray else np.asarray(values)
-        self.modified_at = next(_creation_order)
+        self.version.bump()
+
+    @property
+    def version(self) -> Version:
+        """The counter of in-place writes into this tensor's array (shared with its `.detach()` views)."""
+        if self._version is None:
+            self._version = Version()
+        return self._version
+
+    # the graph's record, read through the node (None for a leaf)
+    @property
+    def op(self) -> Primitive | None:
+        """The primitive that made this tensor (None for a leaf)."""
+        return None if self.node is None else self.node.primitive
+
+    @property
+    def inputs(self) -> tuple | None:
+        return None if self.node is None else self.node.inputs
+
+    @property
+    def saved(self) -> list | None:
+        return None if self.node is None else self.node.saved
+
+    @property
+    def params(self) -> dict | None:
+        return None if self.node is None else self.node.params
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -398,7 +498,7 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors not made by a recorded primitive (their .grad is kept by backward)."""
-        return self.op is None
+        return self.node is None
 
     @property
     def grad_fn(self) -> str | None:
@@ -453,18 +553,47 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
+    def __format__(self, spec: str) -> str:
+        """f"{t:.4f}" formats the value of a one-element tensor (as PyTorch); other tensors take no spec."""
+        if self.value.size == 1:
+            return format(self.value.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to Tensor.__format__: a tensor of shape "
+                            f"{self.shape} has {self.value.size} values; format one element (t[i]) or use repr")
+        return repr(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: shape, dtype, values (abbreviated), grad, and the primitive that made it."""
+        def values(array: np.ndarray) -> str:
+            return html.escape(np.array2string(np.asarray(array), threshold=60, edgeitems=3, precision=6))
+
+        rows = [("shape", html.escape(str(self.shape))), ("dtype", html.escape(str(self.dtype))),
+                ("values", f"<pre style='margin:0'>{values(self.data)}</pre>")]
+        if self.grad is not None:
+            rows.append(("grad", f"<pre style='margin:0'>{values(self.grad.data)}</pre>"))
+        if self.node is not None:
+            inputs = self.node.inputs
+            shapes = "inputs released by backward" if inputs is None else ", ".join(
+                str(np.shape(value_of(x))) for x in inputs)
+            rows.append(("made by", html.escape(f"{self.node.primitive.name}({shapes})")))
+        elif self.requires_grad:
+            rows.append(("made by", "a leaf (requires grad)"))
+        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+                       for k, v in rows)
+        return f"<table class='chainrule-tensor'><caption>Tensor</caption>{body}</table>"
+
     # ------------------------------------------------------------------ autodiff
     def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Add ∂self/∂leaf (weighted by `gradient`) to every leaf's .grad, by one reverse sweep."""
         _backward.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self) -> Tensor:
-        """The same values, cut from the graph (shares memory)."""
-        return Tensor._leaf(self.data)
+        """The same values, cut from the graph (shares memory and the version counter)."""
+        return _fill(_new(Tensor), self.data, False, None, self.version)  # one counter for both
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Make this leaf record operations for gradients (in place); returns self."""
-        if self.op is not None and not requires_grad:
+        if self.node is not None and not requires_grad:
             raise RuntimeError("requires_grad_: only a leaf can stop requiring grad; use .detach()")
         if requires_grad:
             _check_dtype(self.data, True)
@@ -477,51 +606,94 @@ class Tensor:
         return self
 
     def graph(self) -> Any:
-        """A drawing of the graph that computed this tensor (SVG and DOT), for notebooks and files."""
-        from ..viz.graph import draw_graph  # drawing lives above the engine; imported only when asked
+        """A drawing of the graph that computed this tensor (SVG and DOT), by the drawer that chainrule.viz
+        registers (importing chainrule does); the engine itself draws nothing."""
+        if _graph_drawer is None:
+            raise RuntimeError("graph: no graph drawer is registered; import chainrule.viz.graph first")
+        return _graph_drawer(self)
 
-        return draw_graph(self)
+    # ------------------------------------------------------------------ operators (each one primitive)
+    def __add__(self, other: Any) -> Tensor:
+        return _rules.add_p(self, other)
 
-    # ------------------------------------------------------------------ operators
-    # (+, -, *, /, **, @ and their reflected forms are set below the class, from the rule table)
+    def __radd__(self, other: Any) -> Tensor:
+        return _rules.add_p(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _rules.sub_p(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _rules.sub_p(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _rules.mul_p(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _rules.mul_p(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _rules.div_p(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _rules.div_p(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _rules.power_p(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _rules.power_p(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _rules.matmul_p(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _rules.matmul_p(other, self)
+
     def __neg__(self) -> Tensor:
-        return _rules.neg(self)
+        return _rules.neg_p(self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _rules.abs(self)
+        return _rules.abs_p(self)
 
     def __getitem__(self, index: Any) -> Tensor:
         return _rules.getitem(self, index)
 
-    # The forward operators (+ - * / ** @, unary -) are the primitives themselves; see the end of this module.
+    def __setitem__(self, index: Any, values: Any) -> None:
+        """t[index] = values, written into t's array (bumping its version); not recorded for gradients."""
+        if mode.grad_enabled and (self.requires_grad or (isinstance(values, Tensor) and values.requires_grad)):
+            raise RuntimeError(
+                f"item assignment: a tensor of shape {self.shape} that is part of a recorded graph cannot be "
+                "assigned into; do it inside `with chainrule.no_grad():` or build the result out of place")
+        self.data[index] = value_of(values)
+        self.version.bump()
 
     def _in_place(self, name: str, other: Any, numpy_op: Callable, graph_op: Callable) -> Tensor:
         other_requires = isinstance(other, Tensor) and other.requires_grad
         if mode.grad_enabled and (self.requires_grad or other_requires):
-            if self.op is None and self.requires_grad:
+            if self.node is None and self.requires_grad:
                 raise RuntimeError(
                     f"{name}: a leaf tensor that requires grad cannot be modified in place while gradients "
                     "are recorded; do it inside `with chainrule.no_grad():` or use an out-of-place operation")
             return graph_op(self, other)  # out of place, so saved values stay intact
         numpy_op(self.data, other.data if isinstance(other, Tensor) else other, out=self.data,
                  casting="same_kind")
-        self.modified_at = next(_creation_order)  # graphs recorded before now hold stale values of it
+        self.version.bump()  # graphs recorded before now hold stale values of it
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place("+=", other, np.add, _rules.add)
+        return self._in_place("+=", other, np.add, _rules.add_p)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._in_place("-=", other, np.subtract, _rules.sub)
+        return self._in_place("-=", other, np.subtract, _rules.sub_p)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._in_place("*=", other, np.multiply, _rules.mul)
+        return self._in_place("*=", other, np.multiply, _rules.mul_p)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place("/=", other, np.true_divide, _rules.div)
+        return self._in_place("/=", other, np.true_divide, _rules.div_p)
 
     # comparisons give plain boolean arrays: they have no derivative
     def __lt__(self, other: Any) -> np.ndarray:
@@ -544,95 +716,99 @@ class Tensor:
 
     # ------------------------------------------------------------------ methods mirroring the functions
     def exp(self) -> Tensor:
-        return _rules.exp(self)
+        return _rules.exp_p(self)
 
     def log(self) -> Tensor:
-        return _rules.log(self)
+        return _rules.log_p(self)
 
     def log1p(self) -> Tensor:
-        return _rules.log1p(self)
+        return _rules.log1p_p(self)
 
     def expm1(self) -> Tensor:
-        return _rules.expm1(self)
+        return _rules.expm1_p(self)
 
     def sqrt(self) -> Tensor:
-        return _rules.sqrt(self)
+        return _rules.sqrt_p(self)
 
     def square(self) -> Tensor:
-        return _rules.square(self)
+        return _rules.square_p(self)
 
     def sin(self) -> Tensor:
-        return _rules.sin(self)
+        return _rules.sin_p(self)
 
     def cos(self) -> Tensor:
-        return _rules.cos(self)
+        return _rules.cos_p(self)
 
     def tan(self) -> Tensor:
-        return _rules.tan(self)
+        return _rules.tan_p(self)
 
     def tanh(self) -> Tensor:
-        return _rules.tanh(self)
+        return _rules.tanh_p(self)
+
+    def arctan(self) -> Tensor:
+        return _rules.arctan_p(self)
 
     def sigmoid(self) -> Tensor:
-        return _rules.sigmoid(self)
+        return _rules.sigmoid_p(self)
 
     def relu(self) -> Tensor:
-        return _rules.relu(self)
+        return _rules.relu_p(self)
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
-        return _rules.leaky_relu(self, slope=slope)
+        return _rules.leaky_relu_p(self, slope=slope)
 
     def softplus(self) -> Tensor:
-        return _rules.softplus(self)
+        return _rules.softplus_p(self)
 
     def abs(self) -> Tensor:
-        return _rules.abs(self)
+        return _rules.abs_p(self)
 
     def sign(self) -> Tensor:
-        return _rules.sign(self)
+        return _rules.sign_p(self)
 
-    def clip(self, min: Any = None, max: Any = None) -> Tensor:
-        return _rules.clip(self, min, max)
+    def clip(self, low: Any = None, high: Any = None) -> Tensor:
+        """The values limited to [low, high] (either may be None)."""
+        return _rules.clip_p(self, low=value_of(low), high=value_of(high))
 
     def maximum(self, other: Any) -> Tensor:
-        return _rules.maximum(self, other)
+        return _rules.maximum_p(self, other)
 
     def minimum(self, other: Any) -> Tensor:
-        return _rules.minimum(self, other)
+        return _rules.minimum_p(self, other)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         if axis is None and not keepdims:  # the usual case records no parameters
-            return _rules.sum(self)
-        return _rules.sum(self, axis=axis, keepdims=keepdims)
+            return _rules.sum_p(self)
+        return _rules.sum_p(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         if axis is None and not keepdims:
-            return _rules.mean(self)
-        return _rules.mean(self, axis=axis, keepdims=keepdims)
+            return _rules.mean_p(self)
+        return _rules.mean_p(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _rules.prod(self, axis=axis, keepdims=keepdims)
+        return _rules.prod_p(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _rules.max(self, axis=axis, keepdims=keepdims)
+        return _rules.max_p(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _rules.min(self, axis=axis, keepdims=keepdims)
+        return _rules.min_p(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        return _rules.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+        return _rules.var_p(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
         return _rules.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _rules.logsumexp(self, axis=axis, keepdims=keepdims)
+        return _rules.logsumexp_p(self, axis=axis, keepdims=keepdims)
 
     def softmax(self, axis: int = -1) -> Tensor:
-        return _rules.softmax(self, axis=axis)
+        return _rules.softmax_p(self, axis=axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return _rules.log_softmax(self, axis=axis)
+        return _rules.log_softmax_p(self, axis=axis)
 
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], int):
@@ -660,7 +836,7 @@ class Tensor:
         return _rules.flatten(self)
 
     def astype(self, dtype: Any) -> Tensor:
-        return _rules.astype(self, dtype)
+        return _rules.astype_p(self, dtype)
 
     def dot(self, other: Any) -> Tensor:
         return _rules.dot(self, other)
@@ -671,12 +847,17 @@ def value_of(x: Any) -> Any:
     return x.value if isinstance(x, Tensor) else x
 
 
-from . import backward as _backward  # noqa: E402  (these modules use Tensor, defined above)
-from . import rules as _rules  # noqa: E402
+_graph_drawer: Callable | None = None
 
-# The binary operators: t * u is mul(t, u), 2 * t is mul(2, t), and so on.
-for _name, _prim in (("add", _rules.add), ("sub", _rules.sub), ("mul", _rules.mul), ("truediv", _rules.div),
-                     ("pow", _rules.power), ("matmul", _rules.matmul)):
-    setattr(Tensor, f"__{_name}__", operator_method(_prim))
-    setattr(Tensor, f"__r{_name}__", operator_method(_prim, reflected=True))
-del _name, _prim
+
+def register_graph_drawer(drawer: Callable) -> None:
+    """Let Tensor.graph() draw with `drawer(tensor)`; chainrule.viz.graph registers its draw_graph, so the
+    engine imports nothing above it."""
+    global _graph_drawer
+    _graph_drawer = drawer
+
+
+# The methods above call the rule table and the sweep at run time; those modules build on Tensor, so they are
+# imported once Tensor exists (a plain import, nothing is patched onto the class).
+from . import backward as _backward  # noqa: E402
+from . import rules as _rules  # noqa: E402

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import chainrule as cr
+from .. import autodiff as ad
+from ..numeric import central_difference
 
 MAX_LENGTH = 300  # characters
 MAX_DEPTH = 30  # nesting of operations and parentheses
@@ -34,24 +35,24 @@ class FunctionRule:
 
 
 def _sig(u: float) -> float:
-    return float(cr.sigmoid(np.float64(u)))
+    return float(ad.sigmoid(np.float64(u)))
 
 
 FUNCTIONS: dict[str, FunctionRule] = {
-    "exp": FunctionRule(cr.exp, "exp({u})", math.exp),
-    "log": FunctionRule(cr.log, "1/{u}", lambda u: 1 / u),
-    "log1p": FunctionRule(cr.log1p, "1/(1 + {u})", lambda u: 1 / (1 + u)),
-    "expm1": FunctionRule(cr.expm1, "exp({u})", math.exp),
-    "sqrt": FunctionRule(cr.sqrt, "1/(2·sqrt({u}))", lambda u: 1 / (2 * math.sqrt(u))),
-    "square": FunctionRule(cr.square, "2·{u}", lambda u: 2 * u),
-    "sin": FunctionRule(cr.sin, "cos({u})", math.cos),
-    "cos": FunctionRule(cr.cos, "−sin({u})", lambda u: -math.sin(u)),
-    "tan": FunctionRule(cr.tan, "1 + tan({u})²", lambda u: 1 + math.tan(u) ** 2),
-    "tanh": FunctionRule(cr.tanh, "1 − tanh({u})²", lambda u: 1 - math.tanh(u) ** 2),
-    "sigmoid": FunctionRule(cr.sigmoid, "sigmoid({u})·(1 − sigmoid({u}))", lambda u: _sig(u) * (1 - _sig(u))),
-    "softplus": FunctionRule(cr.softplus, "sigmoid({u})", _sig),
-    "relu": FunctionRule(cr.relu, "(1 if {u} > 0 else 0)", lambda u: 1.0 if u > 0 else 0.0),
-    "abs": FunctionRule(cr.abs, "sign({u})", lambda u: float(np.sign(u))),
+    "exp": FunctionRule(ad.exp, "exp({u})", math.exp),
+    "log": FunctionRule(ad.log, "1/{u}", lambda u: 1 / u),
+    "log1p": FunctionRule(ad.log1p, "1/(1 + {u})", lambda u: 1 / (1 + u)),
+    "expm1": FunctionRule(ad.expm1, "exp({u})", math.exp),
+    "sqrt": FunctionRule(ad.sqrt, "1/(2·sqrt({u}))", lambda u: 1 / (2 * math.sqrt(u))),
+    "square": FunctionRule(ad.square, "2·{u}", lambda u: 2 * u),
+    "sin": FunctionRule(ad.sin, "cos({u})", math.cos),
+    "cos": FunctionRule(ad.cos, "−sin({u})", lambda u: -math.sin(u)),
+    "tan": FunctionRule(ad.tan, "1 + tan({u})²", lambda u: 1 + math.tan(u) ** 2),
+    "tanh": FunctionRule(ad.tanh, "1 − tanh({u})²", lambda u: 1 - math.tanh(u) ** 2),
+    "sigmoid": FunctionRule(ad.sigmoid, "sigmoid({u})·(1 − sigmoid({u}))", lambda u: _sig(u) * (1 - _sig(u))),
+    "softplus": FunctionRule(ad.softplus, "sigmoid({u})", _sig),
+    "relu": FunctionRule(ad.relu, "(1 if {u} > 0 else 0)", lambda u: 1.0 if u > 0 else 0.0),
+    "abs": FunctionRule(ad.abs, "sign({u})", lambda u: float(np.sign(u))),
 }
 CONSTANTS = {"pi": math.pi}
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
@@ -216,8 +217,8 @@ class ChainExplanation:
     gradient: dict[str, float]  # ∂y/∂x for each variable
     finite_differences: dict[str, float]
     step_size: dict[str, float]
-    root: cr.Tensor = field(repr=False)  # the engine's graph, kept so it can be drawn
-    names: dict[str, cr.Tensor] = field(repr=False)
+    root: ad.Tensor = field(repr=False)  # the engine's graph, kept so it can be drawn
+    names: dict[str, ad.Tensor] = field(repr=False)
 
     @property
     def variables(self) -> list[str]:
@@ -353,8 +354,8 @@ def explain_chain(expression: str, at: Mapping[str, float]) -> ChainExplanation:
     point = _check_point(variables, at)
 
     # forward pass with the engine, every step kept (retain_grad) so the reverse sweep's adjoints are visible
-    leaves = {x: cr.tensor(point[x], requires_grad=True) for x in variables}
-    tensors: dict[str, cr.Tensor] = dict(leaves)
+    leaves = {x: ad.tensor(point[x], requires_grad=True) for x in variables}
+    tensors: dict[str, ad.Tensor] = dict(leaves)
     with np.errstate(all="ignore"):  # a value that is not finite is reported below, by step
         for step in steps:
             result = _apply(step.kind, [tensors[a] if _is_name(a) else float(a.replace("−", "-")) for a in step.args])
@@ -377,10 +378,7 @@ def explain_chain(expression: str, at: Mapping[str, float]) -> ChainExplanation:
     differences, sizes = {}, {}
     for x in variables:
         h = 1e-5 * max(1.0, abs(point[x]))
-        plus, minus = dict(point), dict(point)
-        plus[x] += h
-        minus[x] -= h
-        differences[x] = (_evaluate(steps, plus) - _evaluate(steps, minus)) / (2 * h)
+        differences[x] = central_difference(lambda s, x=x: _evaluate(steps, {**point, x: point[x] + s}), h)
         sizes[x] = h
     names = {name: t for name, t in tensors.items()}
     return ChainExplanation(expression.strip(), point, steps, adjoints, tangents, gradient, differences, sizes,
@@ -434,7 +432,7 @@ def _evaluate(steps: list[Step], point: Mapping[str, float]) -> float:
     return float(values[steps[-1].name])
 
 
-def _check_against_engine(steps: list[Step], variables: list[str], tensors: dict[str, cr.Tensor],
+def _check_against_engine(steps: list[Step], variables: list[str], tensors: dict[str, ad.Tensor],
                           adjoints: dict[str, float], tangents: dict[str, dict[str, float]],
                           point: dict[str, float]) -> None:
     """The hand sweeps must equal the engine's reverse mode (.grad) and forward mode (jvp); raise if not."""
@@ -443,17 +441,17 @@ def _check_against_engine(steps: list[Step], variables: list[str], tensors: dict
         if not math.isclose(engine, adjoints[name], rel_tol=1e-9, abs_tol=1e-12):
             raise AssertionError(f"chain: the adjoint of {name} is {adjoints[name]} by hand but {engine} by the engine")
 
-    def all_steps(*xs: cr.Tensor) -> cr.Tensor:
+    def all_steps(*xs: ad.Tensor) -> ad.Tensor:
         values: dict[str, object] = dict(zip(variables, xs))
         for step in steps:
             values[step.name] = _apply(step.kind, [values[a] if _is_name(a) else float(a.replace("−", "-"))
                                                    for a in step.args])
-        return cr.stack([values[s.name] * 1.0 for s in steps])
+        return ad.stack([values[s.name] * 1.0 for s in steps])
 
     primals = tuple(np.float64(point[x]) for x in variables)
     for x in variables:
         seeds = tuple(np.float64(x == v) for v in variables)
-        _, engine_tangents = cr.jvp(all_steps, primals, seeds)
+        _, engine_tangents = ad.jvp(all_steps, primals, seeds)
         for step, engine in zip(steps, np.asarray(engine_tangents, dtype=float)):
             if not math.isclose(float(engine), tangents[x][step.name], rel_tol=1e-9, abs_tol=1e-12):
                 raise AssertionError(f"chain: the tangent of {step.name} (seed {x}) is {tangents[x][step.name]} by "

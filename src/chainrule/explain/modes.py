@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import chainrule as cr
 from chainrule.autodiff import Tensor, topological_order
+
+from .. import autodiff as ad
+from ..files import write_atomically
+from ..numeric import central_difference
 
 # The notation, printed at the head of every comparison (shared with naive.py).
 LEGEND = """\
@@ -45,8 +48,8 @@ class Problem:
         """C = (1/2B) Σ (a^L − t)², a^l = σ(W^l a^{l−1} + b^l) row by row (Tensors or plain arrays)."""
         a = self.X
         for l in range(len(self.sizes) - 1):
-            a = cr.sigmoid(cr.linear(a, parameters[2 * l], parameters[2 * l + 1]))
-        return cr.sum((a - self.T) ** 2) * (0.5 / len(self.X))
+            a = ad.sigmoid(ad.linear(a, parameters[2 * l], parameters[2 * l + 1]))
+        return ad.sum((a - self.T) ** 2) * (0.5 / len(self.X))
 
 
 def make_problem(sizes: Iterable[int], batch: int = BATCH, seed: int = 0) -> Problem:
@@ -64,7 +67,7 @@ def make_problem(sizes: Iterable[int], batch: int = BATCH, seed: int = 0) -> Pro
 # ------------------------------------------------------------------ the three ways to the full gradient
 def reverse_gradient(problem: Problem) -> np.ndarray:
     """∇C by reverse mode: one forward pass, one backward pass (flattened in parameter order)."""
-    grads = cr.grad(problem.cost, argnums=tuple(range(len(problem.parameters))))(*problem.parameters)
+    grads = ad.grad(problem.cost, argnums=tuple(range(len(problem.parameters))))(*problem.parameters)
     return np.concatenate([np.ravel(g) for g in grads])
 
 
@@ -82,16 +85,14 @@ def _unit(problem: Problem, i: int) -> tuple[np.ndarray, ...]:
 
 def forward_partial(problem: Problem, i: int) -> float:
     """∂C/∂θ_i by forward mode: one sweep carrying the tangent e_i alongside the values (one JVP)."""
-    _, tangent = cr.jvp(problem.cost, tuple(problem.parameters), _unit(problem, i))
+    _, tangent = ad.jvp(problem.cost, tuple(problem.parameters), _unit(problem, i))
     return float(np.asarray(tangent))
 
 
 def difference_partial(problem: Problem, i: int, h: float = 1e-6) -> float:
     """∂C/∂θ_i ≈ (C(θ + h e_i) − C(θ − h e_i)) / 2h: two evaluations of C, no derivative rules at all."""
     step = _unit(problem, i)
-    plus = [p + h * s for p, s in zip(problem.parameters, step)]
-    minus = [p - h * s for p, s in zip(problem.parameters, step)]
-    return (float(problem.cost(*plus)) - float(problem.cost(*minus))) / (2 * h)
+    return central_difference(lambda s: float(problem.cost(*(p + s * e for p, e in zip(problem.parameters, step)))), h)
 
 
 # ------------------------------------------------------------------ counting operations on the engine's graph
@@ -111,7 +112,7 @@ _ELEMENTWISE_RULE_OPS = {  # operations per element of a vjp or jvp rule (g·y·
 def operation_counts(problem: Problem) -> dict[str, int]:
     """Arithmetic operations of one forward pass, one backward pass (all parameters) and one JVP, counted
     node by node on the engine's graph of C: a matrix product 2·m·k·n, elementwise work per element."""
-    inputs = [cr.tensor(p, requires_grad=True) for p in problem.parameters]
+    inputs = [ad.tensor(p, requires_grad=True) for p in problem.parameters]
     root = problem.cost(*inputs)
     forward = backward = tangent = 0
     for node in topological_order(root):
@@ -219,6 +220,8 @@ def plot_modes(rows: list[ModeRow], path: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..viz.plots import save_figure
+
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
     n = [r.n for r in rows]
     series = (("reverse mode: 1 backward pass", "reverse", "#1d4ed8", "o"),
@@ -246,7 +249,7 @@ def plot_modes(rows: list[ModeRow], path: str) -> str:
     fig.suptitle("The full gradient ∂C/∂θ: reverse mode costs a few forward passes, the others n of them",
                  fontsize=12)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -283,7 +286,7 @@ def _reads(node: Tensor, rng: np.random.Generator) -> list[int]:
     rules = [(i, rule) for i, rule in rules if rule is not None]
 
     def call(values: list) -> list:
-        with cr.no_grad(), np.errstate(all="ignore"):
+        with ad.no_grad(), np.errstate(all="ignore"):
             return [np.asarray(rule(g, values[0], *values[1:], **params)) for _, rule in rules]
 
     base = call([y, *raw])
@@ -311,7 +314,7 @@ def stored_for_backward(problem: Problem, seed: int = 0) -> StoredReport:
     """Walk the graph of C; for every operation find which stored values (its inputs, its output) its
     derivative rules read; add up their bytes (each array once)."""
     rng = np.random.default_rng(seed)
-    parameters = [cr.tensor(p, requires_grad=True) for p in problem.parameters]
+    parameters = [ad.tensor(p, requires_grad=True) for p in problem.parameters]
     names = {id(p): f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i, p in enumerate(parameters)}
     root = problem.cost(*parameters)
     order = topological_order(root)
@@ -414,7 +417,7 @@ def compare_modes_report(out_dir: str = "runs/compare-modes", sizes: Iterable[It
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {"table": str(out / "modes.csv"), "plot": str(out / "modes.png")}
-    Path(files["table"]).write_text(modes_csv(rows), encoding="utf-8")
+    write_atomically(files["table"], modes_csv(rows))
     plot_modes(rows, files["plot"])
     write(f"\nwrote {files['table']} and {files['plot']}")
     return files

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-import chainrule as cr
-
+from ..autodiff import tensor
+from ..files import write_atomically
+from ..nn.activations import ACTIVATIONS as REGISTRY
 from .modes import LEGEND
 
 MAX_PARAMETERS = 400
@@ -39,18 +40,15 @@ class sigma(sympy.Function):
         return s * (1 - s)
 
 
-@dataclass(frozen=True)
-class Activation:
-    """σ for SymPy, for plain numbers, and for chainrule's engine."""
-    symbolic: Callable
-    numeric: Callable[[float], float]
-    engine: Callable
+# σ as a SymPy function, for the activations this method writes out. Their values, and the σ the engine runs,
+# come from the one registry, chainrule.nn.activations.ACTIVATIONS.
+ACTIVATIONS: dict[str, type[sympy.Function]] = {"sigmoid": sigma, "tanh": sympy.tanh, "arctan": sympy.atan}
+_ACTIVATION_NAMES = {function: name for name, function in ACTIVATIONS.items()}
 
 
-ACTIVATIONS = {
-    "sigmoid": Activation(sigma, lambda z: 0.5 * (1.0 + math.tanh(0.5 * z)), cr.sigmoid),
-    "tanh": Activation(sympy.tanh, math.tanh, cr.tanh),
-}
+def _sigma_value(name: str, z: float) -> float:
+    """σ(z) for one number, by the registry's (the engine's) σ."""
+    return float(REGISTRY[name](np.float64(z)).item())
 
 
 # ------------------------------------------------------------------ the network, numerically
@@ -132,7 +130,7 @@ def symbolic_cost(network: Network) -> SymbolicCost:
     """C(w) = ½ Σ_j (t_j − a^L_j)² with a^l = σ(W^l a^{l−1} + b^l) substituted all the way down to a^0 = x."""
     if network.n_parameters > MAX_PARAMETERS:
         raise ValueError(f"naive: {network.n_parameters} parameters is too many to write out (limit {MAX_PARAMETERS})")
-    act = ACTIVATIONS[network.activation].symbolic
+    act = ACTIVATIONS[network.activation]
     W: list = [None]
     b: list = [None]
     parameters = []
@@ -169,10 +167,8 @@ def evaluate(expr: sympy.Expr, values: dict, memo: dict | None = None) -> float:
             result = math.prod(value(a) for a in e.args)
         elif e.is_Pow:
             result = value(e.args[0]) ** value(e.args[1])
-        elif isinstance(e, sigma):
-            result = ACTIVATIONS["sigmoid"].numeric(value(e.args[0]))
-        elif isinstance(e, sympy.tanh):
-            result = math.tanh(value(e.args[0]))
+        elif e.func in _ACTIVATION_NAMES:
+            result = _sigma_value(_ACTIVATION_NAMES[e.func], value(e.args[0]))
         else:
             raise TypeError(f"naive: cannot evaluate {type(e).__name__} ({e})")
         memo[e] = result
@@ -309,15 +305,15 @@ class Backprop:
 
 def backprop_gradient(network: Network) -> Backprop:
     """One forward and one backward pass of chainrule's engine for the network's one example."""
-    act = ACTIVATIONS[network.activation].engine
-    W = [None] + [cr.tensor(network.W[l], requires_grad=True) for l in range(1, network.L + 1)]
-    b = [None] + [cr.tensor(network.b[l], requires_grad=True) for l in range(1, network.L + 1)]
-    a = [cr.tensor(network.x)]
+    act = REGISTRY[network.activation]
+    W = [None] + [tensor(network.W[l], requires_grad=True) for l in range(1, network.L + 1)]
+    b = [None] + [tensor(network.b[l], requires_grad=True) for l in range(1, network.L + 1)]
+    a = [tensor(network.x)]
     z: list = [None]
     for l in range(1, network.L + 1):
         z.append((W[l] @ a[l - 1] + b[l]).retain_grad())
         a.append(act(z[l]))
-    cost = 0.5 * ((cr.tensor(network.t) - a[network.L]) ** 2).sum()
+    cost = 0.5 * ((tensor(network.t) - a[network.L]) ** 2).sum()
     cost.backward()
     return Backprop(float(cost.data), [None] + [v.data for v in z[1:]], [v.data for v in a],
                     [None] + [v.grad.data for v in z[1:]], [None] + [w.grad.data for w in W[1:]],
@@ -455,6 +451,8 @@ def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
+    from ..viz.plots import save_figure
+
     styles = {"naive": ("o", "-"), "shared": ("^", "-."), "backprop": ("s", "--"), "cost": ("D", ":")}
     fig, axes = plt.subplots(1, 3, figsize=(16, 5.6))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -493,7 +491,7 @@ def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
     fig.suptitle("Differentiating the written-out cost once per weight (naive) vs back-propagation", fontsize=13)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -676,7 +674,7 @@ def compare_naive(out_dir: str = "runs/compare-naive", network: Network | None =
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {"table": str(out / "naive.csv"), "plot": str(out / "naive.png")}
-    Path(files["table"]).write_text(cost_sweep_csv(rows), encoding="utf-8")
+    write_atomically(files["table"], cost_sweep_csv(rows))
     plot_cost_sweep(rows, files["plot"])
     done = [r for r in rows if r.naive_operations is not None]
     if done:

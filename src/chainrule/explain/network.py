@@ -9,12 +9,15 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import chainrule as cr
+from ..autodiff import no_grad, tensor
+from ..nn.activations import ACTIVATIONS, derivative_by_engine
+from ..numeric import central_difference
 
 MAX_PARAMETERS = 1000
 MAX_EXAMPLES = 32
@@ -25,47 +28,58 @@ class GradientMismatchError(AssertionError):
 
 
 # ---------------------------------------------------------------------------------- activations σ
+# σ, its formula and σ′ come from the registry (chainrule.nn.activations): one definition each, read here.
+
+def _numeric_gradient(tensor: Any, cost_now: Callable[[], float], eps: float) -> np.ndarray:
+    """∂C/∂(each entry of tensor) by central differences, one entry at a time; the tensor is left as it was."""
+    estimate = np.zeros(tensor.shape)
+    for index in np.ndindex(*tensor.shape):
+        original = tensor.data[index]
+        estimate[index] = central_difference(partial(_cost_moved, cost_now, tensor, index, original), eps)
+        tensor.data[index] = original
+    return estimate
 
 
-@dataclass(frozen=True)
-class Activation:
-    """σ with its formula and the formula of σ' (LaTeX subset of `render.math`)."""
-    name: str
-    formula: str
-    derivative_formula: str
-    textbook_derivative: Callable[[np.ndarray], np.ndarray]
+def _compare_gradients(kind: str, l: int, ours: np.ndarray, engine: np.ndarray, numeric: np.ndarray) -> None:
+    """Raise GradientMismatchError at the first entry of ∂C/∂W^l (kind "w") or ∂C/∂b^l ("b") where
+    back-propagation disagrees with the engine or with central differences."""
+    for index in np.ndindex(*ours.shape):
+        name = _parameter_name(kind, l, index)
+        if not _close(ours[index], engine[index], ENGINE_TOLERANCE):
+            raise GradientMismatchError(
+                f"∂C/∂{name}: back-propagation gives {ours[index]!r} but the engine's reverse mode "
+                f"gives {engine[index]!r}")
+        if not _close(ours[index], numeric[index], NUMERIC_TOLERANCE):
+            raise GradientMismatchError(
+                f"∂C/∂{name}: back-propagation gives {ours[index]!r} but central finite differences "
+                f"give {numeric[index]!r} (a kink of relu at z = 0 can cause this)")
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+def _check_sigma_prime(model: Any, derivation: Derivation) -> float:
+    """The largest gap between σ′ by the registry's textbook formula and σ′ by the engine (raises above 1e-12)."""
+    max_sigma = 0.0
+    for l in range(1, len(derivation.z)):
+        textbook = ACTIVATIONS[model.activation_name(l)].textbook_derivative(derivation.z[l])
+        max_sigma = max(max_sigma, float(np.max(np.abs(textbook - derivation.sigma_prime[l]))))
+    if max_sigma > 1e-12:
+        raise GradientMismatchError(f"σ' from the engine differs from its formula by {max_sigma:.3g}")
+    return max_sigma
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", r"\sigma(z) = \frac{1}{1+e^{-z}}",
-                          r"\sigma'(z) = \sigma(z)\,(1-\sigma(z))", lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
-    "tanh": Activation("tanh", r"\sigma(z) = \tanh z", r"\sigma'(z) = 1-\tanh^{2} z",
-                       lambda z: 1 - np.tanh(z) ** 2),
-    "relu": Activation("relu", r"\sigma(z) = \max(0, z)", r"\sigma'(z) = 1 \text{ if } z>0 \text{, else } 0",
-                       lambda z: (z > 0).astype(float)),
-    "leaky_relu": Activation("leaky_relu", r"\sigma(z) = z \text{ if } z>0 \text{, else } 0.01\,z",
-                             r"\sigma'(z) = 1 \text{ if } z>0 \text{, else } 0.01",
-                             lambda z: np.where(z > 0, 1.0, 0.01)),
-    "softplus": Activation("softplus", r"\sigma(z) = \ln(1+e^{z})", r"\sigma'(z) = \frac{1}{1+e^{-z}}",
-                           _sigmoid),
-    "identity": Activation("identity", r"\sigma(z) = z", r"\sigma'(z) = 1", np.ones_like),
-}
+def _cost_moved(cost_now: Callable[[], float], tensor: Any, index: tuple, original: float, s: float) -> float:
+    """C with one weight (or bias) moved from `original` by s, written into the tensor's array."""
+    tensor.data[index] = original + s
+    return cost_now()
 
 
 def sigma(name: str, z: np.ndarray) -> np.ndarray:
     """a = σ(z), computed by the engine's own activation function."""
-    from chainrule.nn.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
-    return np.asarray(ENGINE_ACTIVATIONS[name](z), dtype=np.float64)
+    return np.asarray(ACTIVATIONS[name](z), dtype=np.float64)
 
 
 def sigma_prime_of(name: str, z: np.ndarray) -> np.ndarray:
     """σ'(z) elementwise, by the engine: the gradient of Σ σ(z) with respect to z."""
-    from chainrule.nn.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
-    return np.asarray(cr.grad(lambda v: ENGINE_ACTIVATIONS[name](v).sum())(z), dtype=np.float64)
+    return derivative_by_engine(name, z)
 
 
 # ------------------------------------------------------------------------------------------- costs C
@@ -221,7 +235,7 @@ _SUPERSCRIPT = dict(enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")) | {l: str(l) for l
 
 def _engine_cost(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost) -> Any:
     """C computed by the engine through the model and chainrule.nn's cost (x and t are rows)."""
-    return _cost_of_output(model(cr.tensor(x)), t, cost)
+    return _cost_of_output(model(tensor(x)), t, cost)
 
 
 def _cost_of_output(y: Any, t: np.ndarray, cost: Cost) -> Any:
@@ -259,22 +273,11 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
         engine_cost = float(C.item())
 
         def cost_now() -> float:
-            with cr.no_grad():
+            with no_grad():
                 return float(_engine_cost(model, x, t, cost).item())
 
-        numeric_dW, numeric_db = [None], [None]
-        for w, bias in params:
-            for tensor, out in ((w, numeric_dW), (bias, numeric_db)):
-                estimate = np.zeros(tensor.shape)
-                for index in np.ndindex(*tensor.shape):
-                    original = tensor.data[index]
-                    tensor.data[index] = original + eps
-                    up = cost_now()
-                    tensor.data[index] = original - eps
-                    down = cost_now()
-                    tensor.data[index] = original
-                    estimate[index] = (up - down) / (2 * eps)
-                out.append(estimate)
+        numeric_dW = [None] + [_numeric_gradient(w, cost_now, eps) for w, _ in params]
+        numeric_db = [None] + [_numeric_gradient(bias, cost_now, eps) for _, bias in params]
         for l, (w, bias) in enumerate(params, start=1):
             w.data[...] = derivation.W_new[l]
             bias.data[...] = derivation.b_new[l]
@@ -289,25 +292,11 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
     for l in range(1, L + 1):
         for kind, ours, engine, numeric in (("w", derivation.dW[l], engine_dW[l], numeric_dW[l]),
                                             ("b", derivation.db[l], engine_db[l], numeric_db[l])):
-            for index in np.ndindex(*ours.shape):
-                name = _parameter_name(kind, l, index)
-                if not _close(ours[index], engine[index], ENGINE_TOLERANCE):
-                    raise GradientMismatchError(
-                        f"∂C/∂{name}: back-propagation gives {ours[index]!r} but the engine's reverse mode "
-                        f"gives {engine[index]!r}")
-                if not _close(ours[index], numeric[index], NUMERIC_TOLERANCE):
-                    raise GradientMismatchError(
-                        f"∂C/∂{name}: back-propagation gives {ours[index]!r} but central finite differences "
-                        f"give {numeric[index]!r} (a kink of relu at z = 0 can cause this)")
+            _compare_gradients(kind, l, ours, engine, numeric)
             max_engine = max(max_engine, float(np.max(np.abs(ours - engine))))
             max_numeric = max(max_numeric, float(np.max(np.abs(ours - numeric))))
 
-    max_sigma = 0.0
-    for l in range(1, L + 1):
-        textbook = ACTIVATIONS[model.activation_name(l)].textbook_derivative(derivation.z[l])
-        max_sigma = max(max_sigma, float(np.max(np.abs(textbook - derivation.sigma_prime[l]))))
-    if max_sigma > 1e-12:
-        raise GradientMismatchError(f"σ' from the engine differs from its formula by {max_sigma:.3g}")
+    max_sigma = _check_sigma_prime(model, derivation)
     max_cost = max(abs(engine_cost - derivation.cost), abs(engine_cost_after - derivation.cost_after))
     if not (_close(derivation.cost, engine_cost, ENGINE_TOLERANCE)
             and _close(derivation.cost_after, engine_cost_after, ENGINE_TOLERANCE)):
@@ -359,16 +348,15 @@ class Explanation:
     def graph(self) -> Any:
         """The engine's graph of C for these examples, drawn by chainrule.viz.graph.draw_graph, with x, W^l, b^l,
         z^l, a^l and C named as in the notation and every gradient filled in by `.backward()`."""
-        from chainrule.nn.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
         from chainrule.viz.graph import draw_graph
         for parameter in self.model.parameters():
             parameter.grad = None
-        a = cr.tensor(self.x, requires_grad=False)
+        a = tensor(self.x, requires_grad=False)
         names = {"x = a⁰": a}
         for l, layer in enumerate(self.model.layers, start=1):
             z = layer(a)
             z.retain_grad()
-            a = ENGINE_ACTIVATIONS[self.activations[l]](z)
+            a = ACTIVATIONS[self.activations[l]](z)
             names.update({f"W{_SUPERSCRIPT[l]}": layer.weight, f"b{_SUPERSCRIPT[l]}": layer.bias,
                           f"z{_SUPERSCRIPT[l]}": z})
             if a is not z:

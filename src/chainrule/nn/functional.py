@@ -6,19 +6,19 @@ integer class labels for several outputs (turned into one-hot rows). Targets nev
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-import chainrule as cr
-
+from ..autodiff import Tensor, clip, log, softmax_cross_entropy, softplus
 from .module import Module
 
 REDUCTIONS = ("mean", "sum", "half_sum", "none")
 
 
 def _values(x: Any) -> np.ndarray:
-    return np.asarray(x.data if isinstance(x, cr.Tensor) else x)
+    return np.asarray(x.data if isinstance(x, Tensor) else x)
 
 
 def _targets_like(name: str, y: Any, t: Any) -> np.ndarray:
@@ -80,14 +80,14 @@ def binary_cross_entropy(y: Any, t: Any, reduction: str = "mean") -> Any:
     """C = −[t log y + (1 − t) log(1 − y)] for probabilities y in (0, 1) (clipped by machine epsilon)."""
     t = _targets_like("binary_cross_entropy", y, t)
     eps = float(np.finfo(t.dtype).eps)
-    y = cr.clip(y, eps, 1.0 - eps)
-    return _reduce("binary_cross_entropy", -(t * cr.log(y) + (1.0 - t) * cr.log(1.0 - y)), reduction)
+    y = clip(y, eps, 1.0 - eps)
+    return _reduce("binary_cross_entropy", -(t * log(y) + (1.0 - t) * log(1.0 - y)), reduction)
 
 
 def binary_cross_entropy_with_logits(z: Any, t: Any, reduction: str = "mean") -> Any:
     """C = softplus(z) − t z, the cross-entropy of σ(z) written stably in the logit z."""
     t = _targets_like("binary_cross_entropy_with_logits", z, t)
-    return _reduce("binary_cross_entropy_with_logits", cr.softplus(z) - t * z, reduction)
+    return _reduce("binary_cross_entropy_with_logits", softplus(z) - t * z, reduction)
 
 
 def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Any:
@@ -100,8 +100,8 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Any:
     if labels.dtype.kind not in "iu":  # whole numbers stored as floats; the primitive checks the rest
         labels = _class_labels("cross_entropy", labels, logits.shape[1])
     if reduction == "mean":  # the primitive's default: the node then records no parameters
-        return cr.softmax_cross_entropy(logits, labels)
-    return cr.softmax_cross_entropy(logits, labels, reduction=reduction)
+        return softmax_cross_entropy(logits, labels)
+    return softmax_cross_entropy(logits, labels, reduction=reduction)
 
 
 def predict_labels(y: Any, threshold: float = 0.5) -> np.ndarray:
@@ -141,22 +141,31 @@ def half_sum_squared_error(y: Any, t: Any) -> Any:
     return mse(y, t, reduction="half_sum")
 
 
-LOSSES: dict[str, Callable[[Any, Any], Any]] = {
-    "mse": mse,
-    "half_sum": half_sum_squared_error,
-    "bce": binary_cross_entropy,
-    "bce_logits": binary_cross_entropy_with_logits,
-    "ce": cross_entropy,
-}
+@dataclass(frozen=True)
+class CostSpec:
+    """A cost by name: the engine function C(y, t), what printouts and plots call it, the output activation it
+    expects after the last layer (None: logits), and where a single output splits two classes."""
+    name: str
+    function: Callable[[Any, Any], Any]
+    label: str
+    output_activation: str | None
+    threshold: float = 0.5
 
-# The output activation each named cost expects after the last layer (None: logits).
-OUTPUT_ACTIVATION: dict[str, str | None] = {
-    "mse": "sigmoid",
-    "half_sum": "sigmoid",
-    "bce": "sigmoid",
-    "bce_logits": None,
-    "ce": None,
-}
+    def __call__(self, y: Any, t: Any) -> Any:
+        """C(y, t) by the engine."""
+        return self.function(y, t)
+
+
+COSTS: dict[str, CostSpec] = {spec.name: spec for spec in (
+    CostSpec("mse", mse, "mean squared error", "sigmoid"),
+    CostSpec("half_sum", half_sum_squared_error, "C = ½Σ(t − y)²", "sigmoid"),
+    CostSpec("bce", binary_cross_entropy, "binary cross-entropy", "sigmoid"),
+    CostSpec("bce_logits", binary_cross_entropy_with_logits, "binary cross-entropy", None, threshold=0.0),
+    CostSpec("ce", cross_entropy, "cross-entropy", None),
+)}
+# Views of the registry by field, for the readers that want one field.
+LOSSES: dict[str, Callable[[Any, Any], Any]] = {name: spec.function for name, spec in COSTS.items()}
+OUTPUT_ACTIVATION: dict[str, str | None] = {name: spec.output_activation for name, spec in COSTS.items()}
 
 
 def get_loss(name: str) -> Callable[[Any, Any], Any]:
@@ -169,8 +178,11 @@ def get_loss(name: str) -> Callable[[Any, Any], Any]:
 
 def decision_threshold(loss: Any) -> float:
     """Where a single output splits the two classes: 0 for a cost on logits, 0.5 for one on probabilities."""
-    if loss in ("bce_logits",) or loss is binary_cross_entropy_with_logits or isinstance(loss, BCEWithLogitsLoss):
-        return 0.0
+    if isinstance(loss, BCEWithLogitsLoss):
+        return COSTS["bce_logits"].threshold
+    for spec in COSTS.values():
+        if loss == spec.name or loss is spec.function:
+            return spec.threshold
     return 0.5
 
 

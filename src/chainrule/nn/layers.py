@@ -10,9 +10,8 @@ from typing import Any
 
 import numpy as np
 
-import chainrule as cr
-
-from .activations import ACTIVATIONS, Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, get_activation
+from ..autodiff import Tensor, linear, tensor
+from .activations import ACTIVATIONS, Activation, get_activation
 from .init import as_generator, get_initialiser
 from .module import Module
 
@@ -44,11 +43,11 @@ class Linear(Module):
         self.init = init
         generator = as_generator(rng)
         W = get_initialiser(init)((self.out_features, self.in_features), generator)
-        self.weight = cr.tensor(W.astype(self.dtype), requires_grad=True)
-        self.bias = cr.tensor(np.zeros(self.out_features, dtype=self.dtype), requires_grad=True) if bias else None
+        self.weight = tensor(W.astype(self.dtype), requires_grad=True)
+        self.bias = tensor(np.zeros(self.out_features, dtype=self.dtype), requires_grad=True) if bias else None
 
     def forward(self, x: Any) -> Any:
-        if not isinstance(x, cr.Tensor):
+        if not isinstance(x, Tensor):
             x = np.asarray(x, dtype=self.dtype)
         shape = x.shape
         if len(shape) not in (1, 2) or shape[-1] != self.in_features:
@@ -56,7 +55,7 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}): input of shape {tuple(shape)} should be "
                 f"(batch, {self.in_features}) or ({self.in_features},)"
             )
-        return cr.linear(x, self.weight, self.bias)
+        return linear(x, self.weight, self.bias)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -96,14 +95,8 @@ class Sequential(Module):
         return iter(self.steps)
 
 
-ACTIVATION_MODULES: dict[str, type[Module]] = {
-    "Sigmoid": Sigmoid,
-    "Tanh": Tanh,
-    "ReLU": ReLU,
-    "LeakyReLU": LeakyReLU,
-    "Softplus": Softplus,
-    "Identity": Identity,
-}
+# Each activation module by its class name (as chainrule.io stores it).
+ACTIVATION_MODULES: dict[str, type[Module]] = {cls.__name__: cls for cls in Activation.__subclasses__()}
 
 
 def _default_init(activation: str) -> str:

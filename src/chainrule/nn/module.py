@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-import chainrule as cr
+from ..autodiff import Tensor, mark_modified
 
 
 def _is_parameter(value: Any) -> bool:
-    return isinstance(value, cr.Tensor) and value.requires_grad
+    return isinstance(value, Tensor) and value.requires_grad
 
 
 def _is_module_list(value: Any) -> bool:
@@ -70,7 +70,7 @@ class Module:
         for child in self.children():
             yield from child.modules()
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, cr.Tensor]]:
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         """(dotted name, Tensor) for every parameter, each Tensor once, in the order they were set."""
         seen: set[int] = set()
         for name, tensor in self._named_parameters_with_repeats(prefix):
@@ -78,13 +78,13 @@ class Module:
                 seen.add(id(tensor))
                 yield name, tensor
 
-    def _named_parameters_with_repeats(self, prefix: str) -> Iterator[tuple[str, cr.Tensor]]:
+    def _named_parameters_with_repeats(self, prefix: str) -> Iterator[tuple[str, Tensor]]:
         for name, tensor in self._parameters.items():
             yield prefix + name, tensor
         for name, child in self.named_children():
             yield from child._named_parameters_with_repeats(f"{prefix}{name}.")
 
-    def parameters(self) -> list[cr.Tensor]:
+    def parameters(self) -> list[Tensor]:
         """Every parameter Tensor (requires_grad=True), each once."""
         return [tensor for _, tensor in self.named_parameters()]
 
@@ -136,6 +136,7 @@ class Module:
             if not np.issubdtype(value.dtype, np.number):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {name} is not numeric ({value.dtype})")
             np.copyto(tensor.data, value, casting="unsafe")
+            mark_modified(tensor)  # written in place: graphs that saved the old values must not run
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this module (used by chainrule.io.save)."""

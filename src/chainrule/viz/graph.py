@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..autodiff import Tensor, topological_order
+from ..autodiff.tensor import register_graph_drawer
+from ..files import write_atomically
 
 MAX_NODES = 2000
 CHAR_WIDTH = 7.0  # px per character of the 12 px monospace font
@@ -57,7 +59,7 @@ class GraphDrawing:
             text = self.dot
         else:
             raise ValueError(f"draw_graph: cannot save as '{suffix or path.name}'; use a .svg, .dot or .gv file name")
-        path.write_text(text, encoding="utf-8")
+        write_atomically(path, text)
         return path
 
 
@@ -400,3 +402,6 @@ def _dot(boxes: dict[int, _Box], heading: str) -> str:
             out.append(f"  {names[key]} -> {names[box.key]}{extra};")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+register_graph_drawer(draw_graph)  # Tensor.graph() draws with this; the engine does not import viz

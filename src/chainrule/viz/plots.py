@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-import chainrule as cr
+from ..autodiff import Tensor, no_grad
+from ..files import write_atomically
 
 DPI = 100
 HISTORY_INCHES = (11.0, 4.2)
@@ -26,12 +28,14 @@ CLASS_COLOURS = ["#2166ac", "#b2182b", "#1b7837", "#762a83", "#e08214", "#35978f
                  "#c51b7d", "#01665e"]
 
 
-def _save(figure: Figure, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=DPI, format="png")
-    return path
+def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = DPI, format: str = "png") -> Path:
+    """Render `figure` (headless, Agg unless it has a canvas) and write it to `path` atomically: whole or not at all."""
+    if type(figure.canvas) is FigureCanvasBase:
+        FigureCanvasAgg(figure)
+    return write_atomically(path, lambda file: figure.savefig(file, dpi=dpi, format=format))
+
+
+_save = save_figure
 
 
 def plot_history(history: Any, path: str | os.PathLike, title: str = "Training", loss_name: str = "cost C") -> Path:
@@ -83,9 +87,9 @@ def plot_decision_boundary(model: Any, X: np.ndarray, y: np.ndarray, path: str |
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"plot_decision_boundary: needs 2-D inputs, got X of shape {X.shape}")
     grid_x, grid_y = _grid(X, steps)
-    with cr.no_grad():
+    with no_grad():
         output = model(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
-    output = np.asarray(output.data if isinstance(output, cr.Tensor) else output)
+    output = np.asarray(output.data if isinstance(output, Tensor) else output)
     figure = Figure(figsize=BOUNDARY_INCHES, layout="constrained")
     axes = figure.subplots()
     output = output.reshape(len(output), -1)
@@ -129,4 +133,33 @@ def plot_decision_boundary(model: Any, X: np.ndarray, y: np.ndarray, path: str |
     axes.set(xlabel="$x_1$", ylabel="$x_2$")
     axes.set_xlim(grid_x.min(), grid_x.max())
     axes.set_ylim(grid_y.min(), grid_y.max())
+    return _save(figure, path)
+
+
+def plot_sweep_curves(panels: list[tuple[str, list[tuple[str, np.ndarray]]]], path: str | os.PathLike,
+                      title: str = "sweep", loss_name: str = "cost C") -> Path:
+    """A grid of cost-per-epoch panels on a log axis, one per setting, each with its seeds' curves overlaid.
+
+    `panels` holds (panel title, [(seed label, costs after k = 0..epochs epochs), ...]) per setting.
+    """
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(3.6 * columns, 2.8 * rows + 0.6), layout="constrained")
+    grid = np.atleast_1d(figure.subplots(rows, columns, sharex=True, squeeze=False)).ravel()
+    for axes, (panel_title, curves) in zip(grid, panels):
+        for index, (label, costs) in enumerate(curves):
+            costs = np.asarray(costs, dtype=float)
+            shown = np.where(costs > 0, costs, np.nan)
+            axes.plot(np.arange(len(costs)), shown, lw=1, color=CLASS_COLOURS[index % len(CLASS_COLOURS)],
+                      label=label)
+        axes.set_yscale("log")
+        axes.set_title(panel_title, fontsize=9)
+        axes.grid(alpha=0.3)
+        axes.set_xlabel("epoch", fontsize=8)
+        axes.set_ylabel(loss_name, fontsize=8)
+    if panels and len(panels[0][1]) <= 12:
+        grid[0].legend(fontsize=6, ncol=2, loc="best")
+    for axes in grid[len(panels):]:
+        axes.set_visible(False)
+    figure.suptitle(title)
     return _save(figure, path)

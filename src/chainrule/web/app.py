@@ -1,22 +1,29 @@
 """The playground's web application (Starlette): the page, its static files and a small JSON API.
 
-Every request body is read with a size limit, parsed as JSON and validated before anything runs; errors
-answer with a 4xx status and {"error": "one line"}. The engine's work runs in a worker thread, one request
-at a time, so the page and its files stay responsive while a network trains.
+Every request body is read with a size limit, parsed as JSON, and each field's type checked before anything
+runs; errors answer with a 4xx status and {"error": "one line"}. A client (a browser) is known by an HttpOnly,
+SameSite=Strict cookie the server issues; its sessions are its own. The engine's work runs in worker threads,
+one request at a time per session, so one client's training never holds up another's requests.
+
+NaN and ±infinity are data, not errors: a state holding them is sent with those numbers as the strings "NaN",
+"Infinity" and "-Infinity" (what JavaScript's Number() reads back) and "diverged": true.
 """
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Sequence
+import math
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
+import numpy as np
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -25,14 +32,20 @@ from starlette.staticfiles import StaticFiles
 from .config import MAX_BODY_BYTES, BadInput, json_type, options, parse_config
 from .explain_page import explanation_html
 from .playground import Playground
-from .sessions import SessionStore
+from .security import EXPLAIN_POLICY, LOOPBACK_HOSTS, PAGE_POLICY, FrontDoor
+from .sessions import ServerFull, Session, SessionStore
 
 STATIC = Path(__file__).parent / "static"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-               "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
-EXPLAIN_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 NO_STORE = {"Cache-Control": "no-store"}
+CLIENT_COOKIE = "chainrule_client"
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# Threads for the engine: training and building (heavy) wait in their own queue, so reads (light) never
+# queue behind them; more heavy threads than cores would only fight over the interpreter lock.
+HEAVY_THREADS = max(1, min(4, os.cpu_count() or 1))
+LIGHT_THREADS = 4
+TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+              dict: "an object", list: "a list"}
+__all__ = ["EXPLAIN_POLICY", "LOOPBACK_HOSTS", "PAGE_POLICY", "create_app", "json_safe", "state_json"]
 
 
 def _reject_constant(name: str) -> Any:
@@ -69,44 +82,104 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
     return value
 
 
-def fields(body: dict[str, Any], required: Sequence[str], optional: Sequence[str] = ()) -> list[Any]:
-    """The values of the `required` fields of a request body (then the optional ones, or None); no others allowed."""
-    allowed = [*required, *optional]
+def _has_type(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
+def fields(body: dict[str, Any], required: Mapping[str, type],
+           optional: Mapping[str, type] | None = None) -> list[Any]:
+    """The values of a body's `required` fields, then its `optional` ones (or None), each of its declared type
+    (str, int, float, bool, dict or list); an unknown, missing or wrongly typed field is refused with its name."""
+    allowed = {**required, **(optional or {})}
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         takes = f"takes {', '.join(allowed)}" if allowed else "takes no fields"
         raise BadInput(f"unknown field {unknown[0]!r}: this request {takes}")
-    for name in required:
+    for name, kind in allowed.items():
         if name not in body:
-            raise BadInput(f"missing field {name!r}")
+            if name in required:
+                raise BadInput(f"missing field {name!r}")
+        elif not _has_type(body[name], kind):
+            raise BadInput(f"field {name!r} must be {TYPE_NAMES[kind]}, got {json_type(body[name])}")
     return [body.get(name) for name in allowed]
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with every NaN or ±infinity replaced by the string "NaN", "Infinity" or "-Infinity"."""
+    if hasattr(value, "tolist"):         # a NumPy array or scalar
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, allow_nan=False, separators=(",", ":"), default=_plain).encode()
+
+
+def state_json(state: dict[str, Any]) -> bytes:
+    """A session's state as JSON with "diverged": whether it holds NaN or ±infinity (sent as strings)."""
+    try:
+        return _dumps({**state, "diverged": False})
+    except ValueError:                   # an out-of-range float: the training diverged somewhere
+        return _dumps({**json_safe(state), "diverged": True})
+
+
 class PlaygroundAPI:
-    """The endpoints, over one bounded session store; the engine runs under one lock, in a worker thread."""
+    """The endpoints, over the session store; engine work in worker threads under each session's lock."""
 
-    def __init__(self, capacity: int) -> None:
-        self.sessions = SessionStore(capacity)
-        self.lock = threading.Lock()
+    def __init__(self, store: SessionStore) -> None:
+        self.sessions = store
+        self.heavy = anyio.CapacityLimiter(HEAVY_THREADS)
+        self.light = anyio.CapacityLimiter(LIGHT_THREADS)
 
-    async def run(self, work: Callable[[], Any]) -> Any:
-        def locked() -> Any:
-            with self.lock:
-                return work()
-        return await run_in_threadpool(locked)
-
-    def session(self, request: Request) -> tuple[str, Playground]:
-        session_id = request.path_params["session_id"]
-        playground = self.sessions.get(session_id)
-        if playground is None:
-            raise BadInput("no such session (it may have expired): start a new one", status=404)
-        return session_id, playground
+    async def engine(self, work: Callable[[], Any], heavy: bool = True) -> Any:
+        """Run `work` in a worker thread, off the event loop."""
+        return await anyio.to_thread.run_sync(work, limiter=self.heavy if heavy else self.light)
 
     @staticmethod
-    def answer(session_id: str, playground: Playground, include_data: bool = False, status: int = 200) -> JSONResponse:
-        state = playground.state(include_data=include_data)
-        state["session"] = session_id
-        return JSONResponse(state, status_code=status, headers=NO_STORE)
+    def client(request: Request) -> str | None:
+        """The client id from the request's cookie, when it is one this server could have issued."""
+        value = request.cookies.get(CLIENT_COOKIE, "")
+        return value if CLIENT_ID.fullmatch(value) else None
+
+    def session(self, request: Request) -> Session:
+        session = self.sessions.get(request.path_params["session_id"], self.client(request))
+        if session is None:
+            raise BadInput("no such session (it may have expired, or belong to another browser): start a new one",
+                           status=404)
+        return session
+
+    async def answer(self, request: Request, change: Callable[[Playground], Any] | None = None,
+                     include_data: bool = False, heavy: bool = True) -> Response:
+        """Apply `change` to the request's session (if given) and answer with its state, under its lock."""
+        session = self.session(request)
+
+        def work(playground: Playground) -> bytes:
+            if change is not None:
+                change(playground)
+            return self.render(session, include_data)
+        async with self.sessions.use(session) as playground:
+            body = await self.engine(lambda: work(playground), heavy)
+        return Response(body, media_type="application/json", headers=NO_STORE)
+
+    @staticmethod
+    def render(session: Session, include_data: bool) -> bytes:
+        state = session.playground.state(include_data=include_data)
+        state["session"] = session.id
+        return state_json(state)
 
     # ------------------------------------------------------------------------------------ endpoints
     async def page(self, request: Request) -> Response:
@@ -116,74 +189,66 @@ class PlaygroundAPI:
         return JSONResponse(options(), headers=NO_STORE)
 
     async def create(self, request: Request) -> Response:
-        (raw,) = fields(await read_json(request, required=False), [], ["config"])
+        (raw,) = fields(await read_json(request, required=False), {}, {"config": dict})
         config = parse_config({} if raw is None else raw)
-
-        def work() -> JSONResponse:
-            session_id, playground = self.sessions.create(config)
-            return self.answer(session_id, playground, include_data=True, status=201)
-        return await self.run(work)
+        owner = self.client(request) or secrets.token_urlsafe(24)
+        self.sessions.admit(owner)                      # refuse before building anything
+        session = self.sessions.add(owner, await self.engine(lambda: Playground(config)))
+        async with self.sessions.use(session):
+            body = await self.engine(lambda: self.render(session, include_data=True))
+        response = Response(body, status_code=201, media_type="application/json", headers=NO_STORE)
+        if owner != self.client(request):
+            response.set_cookie(CLIENT_COOKIE, owner, path="/", httponly=True, samesite="strict")
+        return response
 
     async def get(self, request: Request) -> Response:
-        session_id, playground = self.session(request)
-        include = request.query_params.get("data", "0") in ("1", "true")
-        return await self.run(lambda: self.answer(session_id, playground, include_data=include))
+        data = request.query_params.get("data", "0")
+        if data not in ("0", "1", "true", "false"):
+            raise BadInput(f"data must be 1 or 0 (with or without the data set), got {data[:20]!r}")
+        return await self.answer(request, include_data=data in ("1", "true"), heavy=False)
 
     async def configure(self, request: Request) -> Response:
-        session_id, playground = self.session(request)
-        (raw,) = fields(await read_json(request), ["config"])
-        config = parse_config(raw, base=playground.config)
-
-        def work() -> JSONResponse:
-            playground.reconfigure(config)
-            return self.answer(session_id, playground, include_data=True)
-        return await self.run(work)
+        (raw,) = fields(await read_json(request), {"config": dict})
+        config = parse_config(raw, base=self.session(request).playground.config)
+        return await self.answer(request, lambda p: p.reconfigure(config), include_data=True)
 
     async def reset(self, request: Request) -> Response:
-        session_id, playground = self.session(request)
-        fields(await read_json(request, required=False), [])
-
-        def work() -> JSONResponse:
-            playground.build()
-            return self.answer(session_id, playground, include_data=True)
-        return await self.run(work)
+        fields(await read_json(request, required=False), {})
+        return await self.answer(request, Playground.build, include_data=True)
 
     async def step(self, request: Request) -> Response:
-        session_id, playground = self.session(request)
-        (action,) = fields(await read_json(request), ["action"])
-
-        def work() -> JSONResponse:
-            playground.step(action)
-            return self.answer(session_id, playground)
-        return await self.run(work)
+        (action,) = fields(await read_json(request), {"action": str})
+        return await self.answer(request, lambda p: p.step(action))
 
     async def example(self, request: Request) -> Response:
-        session_id, playground = self.session(request)
-        split, index = fields(await read_json(request), ["split", "index"])
-
-        def work() -> JSONResponse:
-            playground.choose_example(split, index)
-            return self.answer(session_id, playground)
-        return await self.run(work)
+        split, index = fields(await read_json(request), {"split": str, "index": int})
+        return await self.answer(request, lambda p: p.choose_example(split, index))
 
     async def train(self, request: Request) -> Response:
-        session_id, playground = self.session(request)
-        (epochs,) = fields(await read_json(request), ["epochs"])
-
-        def work() -> JSONResponse:
-            playground.train(epochs)
-            return self.answer(session_id, playground)
-        return await self.run(work)
+        (epochs,) = fields(await read_json(request), {"epochs": int})
+        return await self.answer(request, lambda p: p.train(epochs))
 
     async def explain(self, request: Request) -> Response:
-        _, playground = self.session(request)
-        html = await self.run(lambda: explanation_html(playground))
+        session = self.session(request)
+        async with self.sessions.use(session) as playground:
+            html = await self.engine(lambda: derivation_page(playground))
         return HTMLResponse(html, headers={**NO_STORE, "Content-Security-Policy": EXPLAIN_POLICY})
+
+
+def derivation_page(playground: Playground) -> str:
+    """The derivation page of the session's current example; refused (409) while the network has diverged
+    (a weight, or the cost over a set, is NaN or infinite): its checks cannot compare such numbers."""
+    weights_finite = all(np.all(np.isfinite(np.asarray(p.data))) for p in playground.model.parameters())
+    if not weights_finite or not all(math.isfinite(v) for v in playground.history.last().values() if isinstance(v, float)):
+        raise BadInput("no derivation while the network has diverged (its weights or cost are NaN or infinite): "
+                       "reset it, or train with a smaller learning rate", status=409)
+    return explanation_html(playground)
 
 
 async def _bad_input(request: Request, error: Exception) -> Response:
     assert isinstance(error, BadInput)
-    return JSONResponse({"error": str(error)}, status_code=error.status, headers=NO_STORE)
+    headers = {**NO_STORE, **({"Retry-After": str(error.retry_after)} if isinstance(error, ServerFull) else {})}
+    return JSONResponse({"error": str(error)}, status_code=error.status, headers=headers)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -192,14 +257,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return JSONResponse({"error": message}, status_code=error.status_code, headers=NO_STORE)
 
 
-async def _server_error(request: Request, error: Exception) -> Response:
-    return JSONResponse({"error": f"internal error ({type(error).__name__}): {error}"}, status_code=500,
-                        headers=NO_STORE)
-
-
-def create_app(capacity: int = 32, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS) -> Starlette:
-    """The playground application, keeping at most `capacity` sessions; it answers only to `allowed_hosts`."""
-    api = PlaygroundAPI(capacity)
+def create_app(capacity: int = 256, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS, per_client: int = 8,
+               idle_seconds: float = 1800.0) -> Starlette:
+    """The playground application: at most `capacity` sessions, `per_client` per browser, each expiring after
+    `idle_seconds` unused; it answers only to the host names in `allowed_hosts` ("*": any)."""
+    api = PlaygroundAPI(SessionStore(capacity, per_client=per_client, idle_seconds=idle_seconds))
     prefix = "/api/sessions/{session_id:str}"
     routes = [
         Route("/", api.page, methods=["GET"]),
@@ -216,8 +278,8 @@ def create_app(capacity: int = 32, allowed_hosts: Sequence[str] = LOOPBACK_HOSTS
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
-        exception_handlers={BadInput: _bad_input, HTTPException: _http_error, Exception: _server_error},
+        middleware=[Middleware(FrontDoor, allowed_hosts=list(allowed_hosts))],
+        exception_handlers={BadInput: _bad_input, HTTPException: _http_error},
     )
     app.state.api = api
     return app

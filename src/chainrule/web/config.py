@@ -9,8 +9,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..nn.activations import ACTIVATIONS as ACTIVATION_REGISTRY
+from ..optim import OPTIMIZERS as OPTIMIZER_REGISTRY
+
 DATASETS = ("xor", "circles", "moons", "spirals", "gaussians")
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
+ACTIVATIONS = tuple(ACTIVATION_REGISTRY)  # the names of the registries: one list each, in chainrule.nn / optim
 # The costs `chainrule explain` can derive, with the label the page shows.
 LOSSES = {
     "half_sum": "½ Σ (t − a)²  (textbook)",
@@ -18,7 +21,7 @@ LOSSES = {
     "bce": "binary cross-entropy",
     "ce": "softmax cross-entropy",
 }
-OPTIMIZERS = ("sgd", "momentum", "adam")
+OPTIMIZERS = tuple(OPTIMIZER_REGISTRY)
 
 # Bounds on everything a client may ask for.
 LIMITS: dict[str, tuple[float, float]] = {

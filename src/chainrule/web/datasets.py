@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainrule import data
-
+from .. import data
 from .config import PlaygroundConfig, train_size
 
 

@@ -12,19 +12,18 @@ from typing import Any
 
 import numpy as np
 
-import chainrule as cr
-from chainrule import data
 from chainrule.nn import MLP, get_loss
 from chainrule.nn.functional import OUTPUT_ACTIVATION, accuracy
-from chainrule.optim import SGD, Adam, Optimizer
+from chainrule.optim import OPTIMIZERS, Optimizer
 
+from .. import data
+from ..autodiff import no_grad
 from .config import LIMITS, MAX_UPDATES_PER_REQUEST, BadInput, PlaygroundConfig
 from .datasets import Split, extent, make_split
 from .trace import Trace, example_cost, trace_example
 
 BOUNDARY_RESOLUTION = 48   # the decision boundary is drawn from a 48 × 48 grid of predictions
 MAX_HISTORY = 1000         # points kept on the cost curve (older ones are thinned, never invented)
-OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "SGD with momentum 0.9", "adam": "Adam"}
 
 
 class Conflict(BadInput):
@@ -36,9 +35,7 @@ class Conflict(BadInput):
 
 def make_optimizer(config: PlaygroundConfig, model: MLP) -> Optimizer:
     """The optimiser the config names, over the model's parameters, with learning rate η = config.lr."""
-    if config.optimizer == "adam":
-        return Adam(model.parameters(), lr=config.lr)
-    return SGD(model.parameters(), lr=config.lr, momentum=0.9 if config.optimizer == "momentum" else 0.0)
+    return OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
 
 
 def targets(config: PlaygroundConfig, labels: np.ndarray) -> np.ndarray:
@@ -50,14 +47,14 @@ def targets(config: PlaygroundConfig, labels: np.ndarray) -> np.ndarray:
 
 def mean_cost(config: PlaygroundConfig, model: MLP, X: np.ndarray, labels: np.ndarray) -> float:
     """The cost per example over a whole set (half_sum is a sum, so it is divided by the number of examples)."""
-    with cr.no_grad():
+    with no_grad():
         cost = float(get_loss(config.loss)(model(X), targets(config, labels)).item())
     return cost / len(labels) if config.loss == "half_sum" else cost
 
 
 def class_one_probability(config: PlaygroundConfig, model: MLP, X: np.ndarray) -> np.ndarray:
     """P(class 1 | x) for each row: the sigmoid output, or softmax(z^L)₁ for ce."""
-    with cr.no_grad():
+    with no_grad():
         output = np.asarray(model(X).data)
     if config.loss == "ce":
         shifted = np.exp(output - output.max(axis=1, keepdims=True))
@@ -211,7 +208,7 @@ class Playground:
         s.phase = "updated"
         s.update = {
             "optimizer": self.config.optimizer,
-            "optimizer_label": OPTIMIZER_LABELS[self.config.optimizer],
+            "optimizer_label": OPTIMIZERS[self.config.optimizer].label,
             "plain_sgd": self.config.optimizer == "sgd",
             "lr": self.config.lr,
             "cost_before": s.trace.cost,
@@ -262,7 +259,7 @@ class Playground:
 
     def _record(self) -> None:
         c, s, m = self.config, self.split, self.model
-        with cr.no_grad():
+        with no_grad():
             train_out, test_out = m(s.X_train), m(s.X_test)
         self.history.add(
             updates=self.updates, epoch=self.epoch,

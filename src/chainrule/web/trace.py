@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-import chainrule as cr
 from chainrule.nn import MLP, get_loss
-from chainrule.nn.activations import ACTIVATIONS
+from chainrule.nn.activations import ACTIVATIONS, derivative_by_engine
+
+from ..autodiff import Tensor, no_grad, tensor
 
 
 @dataclass
@@ -38,19 +39,19 @@ class Trace:
                 ("W", "b", "z", "a", "dC_da", "sigma_prime", "delta", "dW", "db")} | {"cost": self.cost}
 
 
-def _first_row(t: cr.Tensor | None) -> np.ndarray | None:
+def _first_row(t: Tensor | None) -> np.ndarray | None:
     """Row 0 of a (1, n) tensor: the numbers of the one example."""
     return None if t is None else np.array(t.data[0])
 
 
 def sigma_prime(name: str, z: np.ndarray) -> np.ndarray:
     """σ'(z) elementwise, by the engine: ∂/∂z Σ σ(z)."""
-    return np.asarray(cr.grad(lambda v: ACTIVATIONS[name](v).sum())(np.asarray(z, dtype=np.float64)))
+    return derivative_by_engine(name, z)
 
 
 def example_cost(model: MLP, loss: str, x: np.ndarray, target: Any) -> float:
     """C for the one example x (a vector) with its target, without building a graph."""
-    with cr.no_grad():
+    with no_grad():
         return float(get_loss(loss)(model(x[None, :]), target).item())
 
 
@@ -58,7 +59,7 @@ def trace_example(model: MLP, loss: str, x: np.ndarray, target: Any) -> Trace:
     """Forward and backward pass of the one example x through `model`; leaves ∂C/∂W^l, ∂C/∂b^l in `.grad`."""
     model.zero_grad()
     L = model.L
-    a: list = [cr.tensor(np.asarray(x, dtype=np.float64)[None, :])]
+    a: list = [tensor(np.asarray(x, dtype=np.float64)[None, :])]
     z: list = [None]
     for l, layer in enumerate(model.layers, start=1):
         z_l = layer(a[l - 1]).retain_grad()

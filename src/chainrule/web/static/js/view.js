@@ -2,7 +2,8 @@
 // state: activations a^l in the forward phase, error terms δ^l and gradients ∂C/∂w in the backward phase.
 
 export const SIGMA_NAMES = {
-  sigmoid: "sigmoid", tanh: "tanh", relu: "ReLU", leaky_relu: "leaky ReLU", softplus: "softplus", identity: "identity",
+  sigmoid: "sigmoid", tanh: "tanh", relu: "ReLU", leaky_relu: "leaky ReLU", softplus: "softplus", arctan: "arctan",
+  identity: "identity",
 };
 
 // {kind: "a" | "delta" | null, value} for neuron j of layer l (0-based j).
