@@ -5,9 +5,6 @@ Screenshots of each stage go to test-artifacts/web/ (the run reports the folder)
 """
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import numpy as np
 import pytest
 
@@ -24,8 +21,7 @@ SETTLED = "body[data-ready='true'][data-pending='0']"
 
 def api_state(base: str, page) -> dict:
     session = page.url.split("#session=")[1]
-    with urllib.request.urlopen(f"{base}/api/sessions/{session}") as answer:
-        return json.load(answer)
+    return page.request.get(f"{base}/api/sessions/{session}", headers={"X-Chainrule": "1"}).json()
 
 
 def shown(page, quantity: str) -> float:

@@ -12,10 +12,9 @@ import pytest
 import chainrule as cr
 from chainrule.explain.network import explain
 from chainrule.nn import get_loss
-from chainrule.web.config import MAX_UPDATES_PER_REQUEST, BadInput, PlaygroundConfig, parse_config
+from chainrule.web.config import MAX_UPDATES_PER_REQUEST, BadInput, parse_config
 from chainrule.web.datasets import make_split, noisy_xor
 from chainrule.web.playground import MAX_HISTORY, Conflict, History, Playground
-from chainrule.web.sessions import SessionStore
 from chainrule.web.trace import trace_example
 
 SMALL = {"n_points": 40, "train_fraction": 0.5}
@@ -231,15 +230,6 @@ def test_the_split_has_the_asked_sizes_and_is_seeded():
     a, b = make_split(config), make_split(config)
     assert len(a.y_train) == 70 and len(a.y_test) == 30
     assert np.array_equal(a.X_train, b.X_train)
-
-
-def test_the_session_store_forgets_the_least_recently_used_session():
-    store = SessionStore(capacity=2)
-    first, _ = store.create(PlaygroundConfig(n_points=20))
-    second, _ = store.create(PlaygroundConfig(n_points=20))
-    assert store.get(first) is not None           # first is now the most recently used
-    third, _ = store.create(PlaygroundConfig(n_points=20))
-    assert second not in store and first in store and third in store and len(store) == 2
 
 
 @pytest.mark.parametrize("settings, named", [
