@@ -228,6 +228,14 @@ class PlaygroundAPI:
         (epochs,) = fields(await read_json(request), {"epochs": int})
         return await self.answer(request, lambda p: p.train(epochs))
 
+    async def weight(self, request: Request) -> Response:
+        l, j, k, value = fields(await read_json(request), {"l": int, "j": int, "value": float}, {"k": int})
+        return await self.answer(request, lambda p: p.set_weight(l, j, k, value))
+
+    async def diagnose(self, request: Request) -> Response:
+        fields(await read_json(request, required=False), {})
+        return await self.answer(request, Playground.diagnose)
+
     async def explain(self, request: Request) -> Response:
         session = self.session(request)
         async with self.sessions.use(session) as playground:
@@ -273,6 +281,8 @@ def create_app(capacity: int = 256, allowed_hosts: Sequence[str] = LOOPBACK_HOST
         Route(f"{prefix}/step", api.step, methods=["POST"]),
         Route(f"{prefix}/example", api.example, methods=["POST"]),
         Route(f"{prefix}/train", api.train, methods=["POST"]),
+        Route(f"{prefix}/weight", api.weight, methods=["POST"]),
+        Route(f"{prefix}/diagnose", api.diagnose, methods=["POST"]),
         Route(f"{prefix}/explain", api.explain, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -10,9 +10,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..nn.activations import ACTIVATIONS as ACTIVATION_REGISTRY
+from ..nn.functional import OUTPUT_ACTIVATION
 from ..optim import OPTIMIZERS as OPTIMIZER_REGISTRY
 
-DATASETS = ("xor", "circles", "moons", "spirals", "gaussians")
+DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "regression")
+# The one data set whose targets are numbers, not classes: it takes a squared-error cost and a linear output.
+REGRESSION = "regression"
+REGRESSION_LOSSES = ("mse", "half_sum")
+# The input features a network may take, as in TensorFlow Playground: name → what a⁰ holds.
+FEATURES = {"x1": "x₁", "x2": "x₂", "x1sq": "x₁²", "x2sq": "x₂²", "x1x2": "x₁x₂", "sin_x1": "sin x₁",
+            "sin_x2": "sin x₂"}
+# A penalty on the weights (never the biases) added to the cost: λ Σ|w| (l1) or ½ λ Σ w² (l2).
+REGULARIZATIONS = ("none", "l1", "l2")
 ACTIVATIONS = tuple(ACTIVATION_REGISTRY)  # the names of the registries: one list each, in chainrule.nn / optim
 # The costs `chainrule explain` can derive, with the label the page shows.
 LOSSES = {
@@ -31,9 +40,11 @@ LIMITS: dict[str, tuple[float, float]] = {
     "hidden_layers": (0, 6),
     "neurons": (1, 8),
     "lr": (1e-4, 10.0),
+    "regularization_rate": (0.0, 1.0),
     "batch_size": (1, 1000),
     "seed": (0, 2**31 - 1),
     "epochs_per_request": (1, 200),
+    "weight": (-100.0, 100.0),
 }
 # The most parameter updates one /train request may run (about a second for the largest network), except that
 # one epoch is always allowed: at most 900 updates (batch size 1, 90% of 1000 points).
@@ -64,21 +75,35 @@ class PlaygroundConfig:
     lr: float = 0.5
     batch_size: int = 10
     seed: int = 1
+    features: tuple[str, ...] = field(default=("x1", "x2"))
+    regularization: str = "none"
+    regularization_rate: float = 0.0
 
     @property
     def sizes(self) -> list[int]:
-        """Layer widths n_0..n_L: two inputs, the hidden layers, then one output (two for ce)."""
-        return [2, *self.hidden, 2 if self.loss == "ce" else 1]
+        """Layer widths n_0..n_L: one input per feature, the hidden layers, then one output (two for ce)."""
+        return [len(self.features), *self.hidden, 2 if self.loss == "ce" else 1]
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether the targets are numbers (the regression data set) rather than classes."""
+        return self.dataset == REGRESSION
+
+    @property
+    def output_activation(self) -> str | None:
+        """σ of the output layer: the cost's own (sigmoid for bce, mse; none for ce), linear for regression."""
+        return "identity" if self.is_regression else OUTPUT_ACTIVATION[self.loss]
 
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON-ready values."""
         values = asdict(self)
         values["hidden"] = list(self.hidden)
+        values["features"] = list(self.features)
         return values
 
     def rebuild_needed(self, other: PlaygroundConfig) -> bool:
         """Whether going to `other` needs new data or a new network (not only new training settings)."""
-        training = ("optimizer", "lr", "batch_size")
+        training = ("optimizer", "lr", "batch_size", "regularization", "regularization_rate")
         return any(getattr(self, name) != getattr(other, name) for name in self.__dataclass_fields__
                    if name not in training)
 
@@ -120,6 +145,16 @@ def _hidden(value: Any) -> tuple[int, ...]:
     return tuple(_integer(f"hidden[{index}]", width, "neurons") for index, width in enumerate(value))
 
 
+def _features(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise BadInput(f"features must be a non-empty list of {', '.join(FEATURES)}, got {json_short(value)}")
+    for index, name in enumerate(value):
+        _choice(f"features[{index}]", name, tuple(FEATURES))
+    if len(set(value)) != len(value):
+        raise BadInput(f"features must not repeat a feature, got {json_short(value)}")
+    return tuple(name for name in FEATURES if name in value)  # one order, whatever the client sent
+
+
 def json_type(value: Any) -> str:
     """The JSON name of a value's type, for error messages."""
     names = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
@@ -154,7 +189,13 @@ def parse_config(raw: Any, base: PlaygroundConfig | None = None) -> PlaygroundCo
         lr=_number("lr", values["lr"]),
         batch_size=_integer("batch_size", values["batch_size"]),
         seed=_integer("seed", values["seed"]),
+        features=_features(values["features"]),
+        regularization=_choice("regularization", values["regularization"], REGULARIZATIONS),
+        regularization_rate=_number("regularization_rate", values["regularization_rate"]),
     )
+    if config.is_regression and config.loss not in REGRESSION_LOSSES:
+        raise BadInput(f"the regression data set has numbers as targets: choose the cost mse or half_sum, "
+                       f"not {config.loss}")
     n_train = train_size(config)
     if n_train < 2 or config.n_points - n_train < 2:
         raise BadInput(f"n_points={config.n_points} with train_fraction={config.train_fraction:g} leaves "
@@ -175,6 +216,11 @@ def options() -> dict[str, Any]:
         "activations": list(ACTIVATIONS),
         "losses": [{"name": name, "label": label} for name, label in LOSSES.items()],
         "optimizers": list(OPTIMIZERS),
+        "optimizer_labels": {name: spec.label for name, spec in OPTIMIZER_REGISTRY.items()},
+        "optimizer_lr": {name: spec.defaults.get("lr") for name, spec in OPTIMIZER_REGISTRY.items()},
+        "features": [{"name": name, "label": label} for name, label in FEATURES.items()],
+        "regularizations": list(REGULARIZATIONS),
+        "regression": {"dataset": REGRESSION, "losses": list(REGRESSION_LOSSES)},
         "limits": limits,
         "max_updates_per_request": MAX_UPDATES_PER_REQUEST,
         "max_body_bytes": MAX_BODY_BYTES,

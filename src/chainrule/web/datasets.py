@@ -1,4 +1,5 @@
-"""The playground's 2-D data: chainrule.data's generators, plus a noisy XOR, split into training and test sets.
+"""The playground's 2-D data: chainrule.data's generators, a noisy XOR and a regression surface, split into
+training and test sets; and the input features (x₁², sin x₁, ...) a network may take instead of (x₁, x₂).
 
 `chainrule.data.xor()` is the fixed four-point problem; a train/test split needs more points, so here XOR
 is the four corners of {0, 1}² repeated with Gaussian noise, each point labelled by its corner.
@@ -15,7 +16,7 @@ from .config import PlaygroundConfig, train_size
 
 @dataclass(frozen=True)
 class Split:
-    """Training and test sets: X rows are points (x₁, x₂), y their integer classes."""
+    """Training and test sets: X rows are points (x₁, x₂), y their integer classes (numbers for regression)."""
     X_train: np.ndarray
     y_train: np.ndarray
     X_test: np.ndarray
@@ -23,8 +24,30 @@ class Split:
 
     @property
     def classes(self) -> int:
-        """The number of classes."""
+        """The number of classes (0 for regression: the targets are numbers)."""
+        if self.y_train.dtype.kind == "f":
+            return 0
         return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+
+def regression_surface(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n points uniform in [−2, 2]² with t = sin(1.5 x₁) cos(1.5 x₂) / 2 plus Gaussian noise of s.d. noise / 4."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2.0, 2.0, (n, 2))
+    t = 0.5 * np.sin(1.5 * X[:, 0]) * np.cos(1.5 * X[:, 1]) + rng.normal(0.0, noise / 4, n)
+    return X, t.astype(np.float64)
+
+
+FEATURE_FUNCTIONS = {
+    "x1": lambda X: X[:, 0], "x2": lambda X: X[:, 1], "x1sq": lambda X: X[:, 0] ** 2, "x2sq": lambda X: X[:, 1] ** 2,
+    "x1x2": lambda X: X[:, 0] * X[:, 1], "sin_x1": lambda X: np.sin(X[:, 0]), "sin_x2": lambda X: np.sin(X[:, 1]),
+}
+
+
+def feature_matrix(X: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
+    """The network's input a⁰ for each point (x₁, x₂): one column per feature, in the order given."""
+    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    return np.stack([FEATURE_FUNCTIONS[name](X) for name in features], axis=1)
 
 
 def noisy_xor(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +64,8 @@ def make_split(config: PlaygroundConfig) -> Split:
     """The data set of `config`, generated from its seed and split into training and test sets."""
     if config.dataset == "xor":
         X, y = noisy_xor(config.n_points, config.noise, config.seed)
+    elif config.is_regression:
+        X, y = regression_surface(config.n_points, config.noise, config.seed)
     else:
         X, y = data.load_dataset(config.dataset, n=config.n_points, noise=config.noise, seed=config.seed)
     n_test = config.n_points - train_size(config)

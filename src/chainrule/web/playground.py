@@ -3,27 +3,34 @@
 The step-through reveals one layer at a time: forward (z^l, a^l for l = 1..L), then backward (δ^L by BP1, then
 δ^l by BP2 down to l = 1, each with ∂C/∂W^l and ∂C/∂b^l), then the update. All numbers come from the engine
 (`trace.py`); this module only keeps the cursor and turns arrays into JSON. It knows nothing about HTTP.
+The network sees the input features of each point (a⁰ = (x₁, x₂, x₁², ...)); the plots show the points.
 """
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from chainrule.diagnose import Target, default_target, diagnose
 from chainrule.nn import MLP, get_loss
-from chainrule.nn.functional import OUTPUT_ACTIVATION, accuracy
+from chainrule.nn.activations import ACTIVATIONS
+from chainrule.nn.functional import accuracy
 from chainrule.optim import OPTIMIZERS, Optimizer
 
 from .. import data
-from ..autodiff import no_grad
+from ..autodiff import mark_modified, no_grad, tensor
 from .config import LIMITS, MAX_UPDATES_PER_REQUEST, BadInput, PlaygroundConfig
-from .datasets import Split, extent, make_split
-from .trace import Trace, example_cost, trace_example
+from .datasets import Split, extent, feature_matrix, make_split
+from .trace import Trace, example_cost, penalty, trace_example
 
 BOUNDARY_RESOLUTION = 48   # the decision boundary is drawn from a 48 × 48 grid of predictions
+HEATMAP_RESOLUTION = 32    # each neuron's picture over the input plane: a 32 × 32 grid, as TensorFlow Playground
 MAX_HISTORY = 1000         # points kept on the cost curve (older ones are thinned, never invented)
+DIAGNOSE_AFTER = 20        # epochs before the first diagnosis, and between two diagnoses while training
+REGRESSION_TARGET = Target("train_loss", 0.01)   # success for the regression surface: training cost < 0.01
 
 
 class Conflict(BadInput):
@@ -39,24 +46,27 @@ def make_optimizer(config: PlaygroundConfig, model: MLP) -> Optimizer:
 
 
 def targets(config: PlaygroundConfig, labels: np.ndarray) -> np.ndarray:
-    """What the cost compares the output with: class labels for ce, t ∈ {0, 1} in one column otherwise."""
-    if config.loss == "ce":
+    """What the cost compares the output with: class labels for ce, t ∈ {0, 1} (or the regression target) in one
+    column otherwise."""
+    if config.loss == "ce" and not config.is_regression:
         return labels.astype(np.int64)
     return labels.astype(np.float64)[:, None]
 
 
 def mean_cost(config: PlaygroundConfig, model: MLP, X: np.ndarray, labels: np.ndarray) -> float:
-    """The cost per example over a whole set (half_sum is a sum, so it is divided by the number of examples)."""
+    """The data cost C₀ per example over a whole set of inputs a⁰ (half_sum is a sum, so it is divided by the
+    number of examples); the weights' penalty is not in it, so the curves of two λ compare."""
     with no_grad():
         cost = float(get_loss(config.loss)(model(X), targets(config, labels)).item())
     return cost / len(labels) if config.loss == "half_sum" else cost
 
 
-def class_one_probability(config: PlaygroundConfig, model: MLP, X: np.ndarray) -> np.ndarray:
-    """P(class 1 | x) for each row: the sigmoid output, or softmax(z^L)₁ for ce."""
+def output_map(config: PlaygroundConfig, model: MLP, X: np.ndarray) -> np.ndarray:
+    """For each row of inputs a⁰: P(class 1 | x) (the sigmoid output, or softmax(z^L)₁ for ce), or the predicted
+    number for regression."""
     with no_grad():
         output = np.asarray(model(X).data)
-    if config.loss == "ce":
+    if config.loss == "ce" and not config.is_regression:
         shifted = np.exp(output - output.max(axis=1, keepdims=True))
         return shifted[:, 1] / shifted.sum(axis=1)
     return output[:, 0]
@@ -84,6 +94,16 @@ class History:
     def last(self) -> dict[str, float]:
         """The newest point."""
         return {name: getattr(self, name)[-1] for name in self.__dataclass_fields__}
+
+    @property
+    def train_acc(self) -> list:
+        """The training accuracies, under the name `chainrule.diagnose` reads."""
+        return self.train_accuracy
+
+    @property
+    def test_acc(self) -> list:
+        """The test accuracies, under the name `chainrule.diagnose` reads."""
+        return self.test_accuracy
 
     def to_json(self) -> dict[str, list]:
         """Every column as a list."""
@@ -113,14 +133,20 @@ class Playground:
         """Fresh data, weights and optimiser from the config's seed; an empty history."""
         c = self.config
         self.split: Split = make_split(c)
-        self.model = MLP(c.sizes, activation=c.activation, output_activation=OUTPUT_ACTIVATION[c.loss], rng=c.seed)
+        self.inputs_train = feature_matrix(self.split.X_train, c.features)
+        self.inputs_test = feature_matrix(self.split.X_test, c.features)
+        self.model = MLP(c.sizes, activation=c.activation, output_activation=c.output_activation, rng=c.seed)
+        self.start = [np.array(p.data, copy=True) for p in self.model.parameters()]
         self.optimizer = make_optimizer(c, self.model)
         self.batch_rng = np.random.default_rng([c.seed, 1])
         self.epoch = 0
         self.updates = 0
+        self.edited = False
         self.history = History()
         self.example = ("train", 0)
         self.notice = None
+        self.diagnosis: dict | None = None
+        self.diagnosed_at = 0
         self.step_through = StepThrough(backward_layer=self.model.L + 1)
         self._record()
 
@@ -132,6 +158,7 @@ class Playground:
             self.build()
         else:
             self.optimizer = make_optimizer(config, self.model)
+            self._retrace()
 
     @property
     def L(self) -> int:
@@ -140,6 +167,22 @@ class Playground:
 
     def _restart_step_through(self) -> None:
         self.step_through = StepThrough(backward_layer=self.L + 1)
+
+    def _retrace(self) -> None:
+        """After the weights or the cost changed: the example's forward and backward passes again, by the engine,
+        keeping how far the step-through had gone (an applied update's record no longer matches and goes)."""
+        s = self.step_through
+        if s.trace is None:
+            return
+        if s.phase == "updated":
+            self._restart_step_through()
+            return
+        x, _, target = self.current_example()
+        s.trace = self._trace(x, target)
+
+    def _trace(self, x: np.ndarray, target: np.ndarray) -> Trace:
+        c = self.config
+        return trace_example(self.model, c.loss, x, target, c.regularization, c.regularization_rate)
 
     # ----------------------------------------------------------------------------------- the example
     def choose_example(self, split: Any, index: Any) -> None:
@@ -155,12 +198,19 @@ class Playground:
     def _labels(self, split: str) -> np.ndarray:
         return self.split.y_train if split == "train" else self.split.y_test
 
-    def current_example(self) -> tuple[np.ndarray, int, np.ndarray]:
-        """(x, its class, its target t as the cost takes it) for the example being stepped through."""
+    def current_example(self) -> tuple[np.ndarray, Any, np.ndarray]:
+        """(a⁰: the features of the point, its class or number, its target t as the cost takes it) for the example
+        being stepped through."""
         split, index = self.example
-        X = self.split.X_train if split == "train" else self.split.X_test
-        label = int(self._labels(split)[index])
-        return X[index], label, targets(self.config, np.array([label]))
+        inputs = self.inputs_train if split == "train" else self.inputs_test
+        value = self._labels(split)[index]
+        label = float(value) if self.config.is_regression else int(value)
+        return inputs[index], label, targets(self.config, np.array([value]))
+
+    def current_point(self) -> np.ndarray:
+        """The example's point (x₁, x₂) in the plane."""
+        split, index = self.example
+        return (self.split.X_train if split == "train" else self.split.X_test)[index]
 
     # ----------------------------------------------------------------------------------- the steps
     def step(self, action: Any) -> None:
@@ -174,7 +224,7 @@ class Playground:
         s, L = self.step_through, self.L
         if s.phase in ("idle", "updated"):
             x, _, target = self.current_example()
-            self.step_through = StepThrough("forward", 1, L + 1, trace_example(self.model, self.config.loss, x, target))
+            self.step_through = StepThrough("forward", 1, L + 1, self._trace(x, target))
         elif s.phase == "forward" and s.forward_layer < L:
             s.forward_layer += 1
         elif s.phase == "forward":
@@ -196,24 +246,83 @@ class Playground:
             raise Conflict("step forward first: the backward pass reads the values of the forward pass")
 
     def _update(self) -> None:
-        s = self.step_through
+        s, c = self.step_through, self.config
         if not (s.phase == "backward" and s.backward_layer == 1):
             raise Conflict("apply the update once the backward pass has reached layer 1")
         if self.example[0] != "train":
             raise Conflict("the network learns from training examples only: pick a training point to update")
         x, _, target = self.current_example()
-        trace_example(self.model, self.config.loss, x, target)  # the same gradients, left in .grad
+        before = self.history.last()
+        self._trace(x, target)  # the same gradients, left in .grad
         self.optimizer.step()
         self.updates += 1
         s.phase = "updated"
+        with no_grad():
+            output_after = np.asarray(self.model(x[None, :]).data)[0].tolist()
+        self._record()
+        after = self.history.last()
         s.update = {
-            "optimizer": self.config.optimizer,
-            "optimizer_label": OPTIMIZERS[self.config.optimizer].label,
-            "plain_sgd": self.config.optimizer == "sgd",
-            "lr": self.config.lr,
+            "optimizer": c.optimizer,
+            "optimizer_label": OPTIMIZERS[c.optimizer].label,
+            "plain_sgd": c.optimizer == "sgd",
+            "lr": c.lr,
+            "hyperparameters": self._hyperparameters(),
+            "state": self._optimizer_state(),
             "cost_before": s.trace.cost,
-            "cost_after": example_cost(self.model, self.config.loss, x, target),
+            "cost_after": example_cost(self.model, c.loss, x, target, c.regularization, c.regularization_rate),
+            "output_after": output_after,
+            "train_cost_before": before["train_loss"],
+            "train_cost_after": after["train_loss"],
         }
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        o = self.optimizer
+        return {name: getattr(o, name) for name in o.hyperparameters if name != "weight_decay"}
+
+    def _optimizer_state(self) -> dict[str, list]:
+        """The optimiser's own state after its step, per layer l: {"W": {name: array}, "b": {...}} (momentum's
+        velocity v; Adam's m, v, step count t and the bias-corrected m̂, v̂; RMSprop's running square s)."""
+        layer_of = {}
+        for l, layer in enumerate(self.model.layers, start=1):
+            layer_of[id(layer.weight)], layer_of[id(layer.bias)] = (l, "W"), (l, "b")
+        answer: dict[str, list] = {"W": [None] * (self.L + 1), "b": [None] * (self.L + 1)}
+        betas = getattr(self.optimizer, "betas", None)
+        for index, p in enumerate(self.optimizer.params):
+            l, kind = layer_of[id(p)]
+            entries = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                       for k, v in self.optimizer.state[index].items()}
+            if betas is not None and "m" in entries:
+                t = entries["step"]
+                entries["m_hat"] = (np.asarray(entries["m"]) / (1.0 - betas[0] ** t)).tolist()
+                entries["v_hat"] = (np.asarray(entries["v"]) / (1.0 - betas[1] ** t)).tolist()
+            answer[kind][l] = entries
+        return answer
+
+    # ----------------------------------------------------------------------------------- editing a weight
+    def set_weight(self, l: Any, j: Any, k: Any, value: Any) -> None:
+        """Set w^l_jk (k None: the bias b^l_j) to `value` by hand, through the engine's checked in-place path
+        (mark_modified); the example's forward and backward passes are computed again."""
+        L = self.L
+        if isinstance(l, bool) or not isinstance(l, int) or not 1 <= l <= L:
+            raise BadInput(f"l must be a layer from 1 to {L}")
+        rows, columns = self.model.layers[l - 1].weight.shape
+        if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < rows:
+            raise BadInput(f"j must be a neuron of layer {l}: from 0 to {rows - 1}")
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < columns):
+            raise BadInput(f"k must be a neuron of layer {l - 1}: from 0 to {columns - 1} (or null for the bias)")
+        low, high = LIMITS["weight"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not low <= value <= high:
+            raise BadInput(f"value must be a number between {low:g} and {high:g}")
+        layer = self.model.layers[l - 1]
+        if k is None:
+            layer.bias.data[j] = float(value)
+            mark_modified(layer.bias)
+        else:
+            layer.weight.data[j, k] = float(value)
+            mark_modified(layer.weight)
+        self.edited = True
+        self._retrace()
         self._record()
 
     # ----------------------------------------------------------------------------------- training
@@ -242,14 +351,19 @@ class Playground:
                 return
             self.epoch += 1
             self._record()
+        if self.epoch >= self.diagnosed_at + DIAGNOSE_AFTER:
+            self.diagnose()
 
     def _one_epoch(self) -> bool:
         """One pass over the training set in shuffled mini-batches; False if a cost or a weight stopped being finite."""
         c, loss = self.config, get_loss(self.config.loss)
-        X, y = self.split.X_train, targets(c, self.split.y_train)
+        X, y = self.inputs_train, targets(c, self.split.y_train)
         for X_batch, t_batch in data.batches(X, y, c.batch_size, shuffle=True, seed=self.batch_rng):
             self.optimizer.zero_grad()
             cost = loss(self.model(X_batch), t_batch)
+            extra = penalty(self.model, c.regularization, c.regularization_rate)
+            if extra is not None:
+                cost = cost + extra
             if not math.isfinite(cost.item()):
                 return False
             cost.backward()
@@ -257,39 +371,75 @@ class Playground:
             self.updates += 1
         return all(np.all(np.isfinite(p.data)) for p in self.model.parameters())
 
+    def diagnose(self) -> dict[str, Any]:
+        """The project's verdict on the training so far (`chainrule.diagnose`, as `chainrule train` gives it)."""
+        c = self.config
+        target = REGRESSION_TARGET if c.is_regression else default_target("xor" if c.dataset == "xor" else c.dataset)
+        with np.errstate(all="ignore"):
+            verdict = diagnose(self.model, c.loss, (self.inputs_train, targets(c, self.split.y_train)), self.history,
+                               c.lr, target, self.start)
+        self.diagnosis = verdict.to_dict()
+        self.diagnosed_at = self.epoch
+        return self.diagnosis
+
     def _record(self) -> None:
         c, s, m = self.config, self.split, self.model
         with no_grad():
-            train_out, test_out = m(s.X_train), m(s.X_test)
+            train_out, test_out = m(self.inputs_train), m(self.inputs_test)
         self.history.add(
             updates=self.updates, epoch=self.epoch,
-            train_loss=mean_cost(c, m, s.X_train, s.y_train), test_loss=mean_cost(c, m, s.X_test, s.y_test),
-            train_accuracy=accuracy(train_out, s.y_train), test_accuracy=accuracy(test_out, s.y_test),
+            train_loss=mean_cost(c, m, self.inputs_train, s.y_train),
+            test_loss=mean_cost(c, m, self.inputs_test, s.y_test),
+            train_accuracy=None if c.is_regression else accuracy(train_out, s.y_train),
+            test_accuracy=None if c.is_regression else accuracy(test_out, s.y_test),
         )
 
     # ----------------------------------------------------------------------------------- the state as JSON
     def explanation_inputs(self) -> tuple[np.ndarray, Any]:
-        """The current example x and its target t in the form `chainrule.explain.explain` takes."""
+        """The current example's a⁰ and its target t in the form `chainrule.explain.explain` takes."""
         x, label, _ = self.current_example()
-        return x, (label if self.config.loss == "ce" else [float(label)])
+        return x, (label if self.config.loss == "ce" and not self.config.is_regression else [float(label)])
+
+    def _grid(self, n: int) -> np.ndarray:
+        x_min, x_max, y_min, y_max = extent(self.split)
+        xs, ys = np.linspace(x_min, x_max, n), np.linspace(y_min, y_max, n)
+        return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
 
     def _boundary(self) -> dict[str, Any]:
-        x_min, x_max, y_min, y_max = extent(self.split)
         n = BOUNDARY_RESOLUTION
-        xs, ys = np.linspace(x_min, x_max, n), np.linspace(y_min, y_max, n)
-        grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-        probability = class_one_probability(self.config, self.model, grid).reshape(n, n)
-        return {"extent": [x_min, x_max, y_min, y_max], "resolution": n,
-                "probability": np.round(probability, 4).tolist()}  # a picture: 4 decimals are plenty
+        values = output_map(self.config, self.model, feature_matrix(self._grid(n), self.config.features))
+        return {"extent": list(extent(self.split)), "resolution": n,
+                "kind": "value" if self.config.is_regression else "probability",
+                "probability": np.round(values.reshape(n, n), 4).tolist()}  # a picture: 4 decimals are plenty
+
+    def heatmaps(self) -> dict[str, Any]:
+        """Every neuron's a^l_j over the input plane (row 0 = the smallest x₂), by the engine on a 32 × 32 grid;
+        each as {"scale": max |a|, "data": base64 of round(127 a / scale) as signed bytes}."""
+        n = HEATMAP_RESOLUTION
+        a = tensor(feature_matrix(self._grid(n), self.config.features))
+        layers = [a.data]
+        with no_grad():
+            for l, layer in enumerate(self.model.layers, start=1):
+                a = ACTIVATIONS[self.model.activation_name(l)](layer(a))
+                layers.append(np.asarray(a.data))
+
+        def picture(values: np.ndarray) -> dict[str, Any]:
+            finite = np.where(np.isfinite(values), values, 0.0)
+            scale = float(np.abs(finite).max()) or 1.0
+            quantised = np.round(127 * finite / scale).astype(np.int8)
+            return {"scale": scale, "data": base64.b64encode(quantised.tobytes()).decode("ascii")}
+        return {"resolution": n, "layers": [[picture(values[:, j]) for j in range(values.shape[1])]
+                                            for values in layers]}
 
     def _pass_json(self) -> dict[str, Any]:
         s, L = self.step_through, self.L
         x, _, _ = self.current_example()
         empty = [None] * (L + 1)
+        names = ("W", "b", "z", "dC_da", "sigma_prime", "delta", "dW", "db", "dW_penalty", "delta_norm")
         answer: dict[str, Any] = {"phase": s.phase, "forward_layer": s.forward_layer, "backward_layer": s.backward_layer,
-                                  "cost": None, "update": s.update}
+                                  "cost": None, "data_cost": None, "probabilities": None, "update": s.update}
         if s.trace is None:
-            answer.update({name: list(empty) for name in ("W", "b", "z", "dC_da", "sigma_prime", "delta", "dW", "db")})
+            answer.update({name: list(empty) for name in names})
             answer["a"] = [x.tolist()] + empty[1:]
             return answer
         full = s.trace.to_json()
@@ -298,18 +448,23 @@ class Playground:
         answer["W"], answer["b"] = full["W"], full["b"]
         answer["a"] = [full["a"][0]] + [full["a"][l] if l in shown_forward else None for l in range(1, L + 1)]
         answer["z"] = [full["z"][l] if l in shown_forward else None for l in range(L + 1)]
-        for name in ("dC_da", "sigma_prime", "delta", "dW", "db"):
+        for name in ("dC_da", "sigma_prime", "delta", "dW", "db", "dW_penalty", "delta_norm"):
             answer[name] = [full[name][l] if l in shown_backward else None for l in range(L + 1)]
         if s.forward_layer == L:
-            answer["cost"] = s.trace.cost
+            answer.update(cost=full["cost"], data_cost=full["data_cost"], probabilities=full["probabilities"])
         return answer
 
     def state(self, include_data: bool = False) -> dict[str, Any]:
         """Everything the page draws, as JSON-ready values."""
         x, label, _ = self.current_example()
         split, index = self.example
+        c = self.config
+        if c.is_regression:
+            t = [label]
+        else:
+            t = np.eye(self.model.sizes[-1])[label].tolist() if c.loss == "ce" else [float(label)]
         answer = {
-            "config": self.config.to_json(),
+            "config": c.to_json(),
             "sizes": list(self.model.sizes),
             "L": self.L,
             "activations": [None] + [self.model.activation_name(l) for l in range(1, self.L + 1)],
@@ -317,12 +472,15 @@ class Playground:
                 "W": [None] + [np.asarray(layer.weight.data).tolist() for layer in self.model.layers],
                 "b": [None] + [np.asarray(layer.bias.data).tolist() for layer in self.model.layers],
             },
-            "example": {"split": split, "index": index, "x": x.tolist(), "label": label,
-                        "t": np.eye(self.model.sizes[-1])[label].tolist() if self.config.loss == "ce" else [float(label)]},
+            "example": {"split": split, "index": index, "x": self.current_point().tolist(), "inputs": x.tolist(),
+                        "label": label, "t": t},
             "pass": self._pass_json(),
             "metrics": self.history.last(),
             "history": self.history.to_json(),
             "boundary": self._boundary(),
+            "heatmaps": self.heatmaps(),
+            "diagnosis": self.diagnosis,
+            "edited": self.edited,
             "limits": {"max_epochs_per_request": self.max_epochs_per_request()},
             "notice": self.notice,
         }
