@@ -83,10 +83,12 @@ def test_printout_shows_steps_both_sweeps_chain_product_and_the_check():
         assert line in text
 
 
-def test_a_kink_is_reported_as_a_disagreement_with_finite_differences():
+def test_a_kink_is_recognised_by_its_one_sided_slopes_and_the_engines_convention_is_not_a_disagreement():
     e = explain_chain("relu(x)", {"x": 0.0})
-    assert e.agrees_with_finite_differences() == {"x": False}
-    assert "DISAGREE" in e.to_text()
+    assert e.gradient["x"] == 0.0 and e.finite_differences["x"] == pytest.approx(0.5)
+    assert e.agrees_with_finite_differences() == {"x": True}
+    assert "a kink (slope 0 from the left, 1 from the right)" in e.to_text()
+    assert "DISAGREE" not in e.to_text()
 
 
 def test_constants_are_folded_and_pi_is_known():

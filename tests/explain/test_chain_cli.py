@@ -34,9 +34,10 @@ def test_chain_refuses_a_malformed_point(capsys):
     assert "not a number" in capsys.readouterr().err
 
 
-def test_chain_exits_1_when_finite_differences_disagree_at_a_kink(capsys):
-    assert main(["chain", "relu(x)", "--at", "x=0"]) == 1
-    assert "DISAGREE" in capsys.readouterr().out
+def test_chain_at_a_kink_exits_0_and_names_the_kink(capsys):
+    assert main(["chain", "relu(x)", "--at", "x=0"]) == 0
+    out = capsys.readouterr().out
+    assert "a kink" in out and "DISAGREE" not in out
 
 
 def test_graph_writes_an_svg_with_every_step_and_a_dot_file(tmp_path, capsys):
