@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import LINEAR, Primitive, Tensor, value_of
+from .tensor import LINEAR, Primitive, Tensor, array_helper, value_of
 
 _AxisError = getattr(np, "exceptions", np).AxisError
 
@@ -219,15 +219,22 @@ leaky_relu_p = Primitive("leaky_relu", lambda x, slope=0.01: np.where(x > 0, x, 
     vjp=(lambda g, y, x, slope=0.01: where_p(x > 0, g, g * slope),),
     jvp=(lambda dx, y, x, slope=0.01: where_p(x > 0, dx, dx * slope),))
 
+@array_helper
+def _sign_of(x: Any) -> Any:
+    """sign(x) as plain values: where x > 0, 1; where x < 0, −1; at 0, 0 (the subgradient chosen at the kink)."""
+    return np.sign(value_of(x))
+
+
 abs_p = Primitive("abs", np.abs,
-    vjp=(lambda g, y, x: g * np.sign(value_of(x)),),
-    jvp=(lambda dx, y, x: dx * np.sign(value_of(x)),))
+    vjp=(lambda g, y, x: g * _sign_of(x),),
+    jvp=(lambda dx, y, x: dx * _sign_of(x),))
 
 sign_p = Primitive("sign", np.sign,
     vjp=(lambda g, y, x: g * 0,),
     jvp=(lambda dx, y, x: dx * 0,))
 
 
+@array_helper
 def _tie_share(first: Any, second: Any) -> np.ndarray:
     """1 where first wins, ½ on ties, 0 where it loses: how maximum/minimum split ḡ."""
     a, b = value_of(first), value_of(second)
@@ -256,6 +263,7 @@ where_p = Primitive("where", np.where,
          lambda db, y, cond, a, b: where_p(cond, 0, db)))
 
 
+@array_helper
 def _inside(x: Any, low: Any, high: Any) -> np.ndarray:
     x = value_of(x)
     mask = np.ones(np.shape(x), dtype=bool)
@@ -340,6 +348,7 @@ prod_p = Primitive("prod", _reduction(np.multiply),
          sum_p(dx * _others(y, x, axis, keepdims), axis=axis, keepdims=keepdims),))
 
 
+@array_helper
 def _extreme_share(x: Any, y: Any, axis: Any, keepdims: bool) -> np.ndarray:
     """1/k at each of the k positions that attain the max (or min), 0 elsewhere: ties share ḡ equally."""
     x = value_of(x)
@@ -593,6 +602,7 @@ def _labelled(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
                          f"outputs, got {labels.max()}") from None
 
 
+@array_helper
 def _one_hot(labels: np.ndarray, logits: Any) -> np.ndarray:
     logits = value_of(logits)
     hot = np.zeros(logits.shape, dtype=logits.dtype)

@@ -9,6 +9,7 @@ rule (rules.py holds the table) and does not run sweeps (backward.py, forward.py
 """
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import sys
@@ -162,7 +163,21 @@ class Primitive:
         return self.jvps[index] if index < len(self.jvps) else None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        """y = prim(*args): the forward on the arrays; with a Tensor among args, a Tensor (recorded if needed)."""
+        """y = prim(*args): the forward on the arrays; with a Tensor among args, a Tensor (recorded if needed).
+
+        One or two operands and no parameters (every operator, the activations) take the named fast paths
+        `_apply_one` and `_apply_two`: the same steps as `_apply` without its general loop."""
+        if params or self.residual:
+            return self._apply(args, params)
+        count = len(args)
+        if count == 1:
+            return self._apply_one(args[0])
+        if count == 2:
+            return self._apply_two(args[0], args[1])
+        return self._apply(args, params)
+
+    def _apply(self, args: tuple, params: dict) -> Any:
+        """The plain path for any operands and parameters: unwrap the Tensors, run the forward, record."""
         raw = []
         has_tensor = needs_grad = False
         for a in args:
@@ -185,6 +200,40 @@ class Primitive:
             out, kept = out
             raw.append(kept)
         return _record(self, out, args, raw, params or None, needs_grad)
+
+    def _apply_one(self, x: Any) -> Any:
+        """prim(x) for one operand and no parameters: `_apply` without the loop (fast path; measured with
+        `relu(t)` on a 0-d float32 tensor: 1540 → 1190 ns; a hypothesis test checks it equals `_apply`)."""
+        if not isinstance(x, Tensor):
+            return self.forward(x)
+        value = x.value
+        try:
+            out = self.forward(value)
+        except (ValueError, TypeError, IndexError) as error:
+            raise self._named(error, (x,)) from None
+        return _record(self, out, (x,), [value], None, x.requires_grad)
+
+    def _apply_two(self, a: Any, b: Any) -> Any:
+        """prim(a, b) for two operands and no parameters, as every binary operator: `_apply` without the loop
+        (fast path; measured with `a * b` on 0-d float32 tensors: 943 → 700 ns; a hypothesis test checks it
+        equals `_apply`)."""
+        if isinstance(a, Tensor):
+            raw_a, needs_grad = a.value, a.requires_grad
+            if isinstance(b, Tensor):
+                raw_b, needs_grad = b.value, needs_grad or b.requires_grad
+            else:
+                raw_b = b
+        elif isinstance(b, Tensor):
+            raw_a, raw_b, needs_grad = a, b.value, b.requires_grad
+        else:
+            return self._apply((a, b), {})
+        if self.promotes:
+            raw_a, raw_b = promote_like_pytorch(raw_a, raw_b)
+        try:
+            out = self.forward(raw_a, raw_b)
+        except (ValueError, TypeError, IndexError) as error:
+            raise self._named(error, (a, b)) from None
+        return _record(self, out, (a, b), [raw_a, raw_b], None, needs_grad)
 
     def _named(self, error: Exception, args: Sequence) -> Exception:
         """A forward's error, its message led by the primitive's name and followed by the operand shapes."""
@@ -292,13 +341,42 @@ def _record(prim: Primitive, out: Any, args: tuple, raw: list, params: dict | No
     """The Tensor holding prim's output, with its Node when gradients are recorded and an input requires grad
     (the one record path: functions and operators alike come here through Primitive.__call__)."""
     state = mode.state
+    t = _new(Tensor)
+    t.value = out
+    t.grad = t._version = None
+    t.keep_grad = False
     if needs_grad and state & RECORDING:
-        t = _fill(_new(Tensor), out, True, Node(prim, args, raw, params), None)
+        t.requires_grad = True
+        t.node = node = _new(Node)
+        node.primitive, node.inputs, node.saved, node.params = prim, args, raw, params
+        node.order = next(_creation_order)
+        node.origin = None
     else:
-        t = _fill(_new(Tensor), out, False, None, None)
+        t.requires_grad = False
+        t.node = None
     if state & WATCHING:
         prim._watch(t, args, raw, params)
     return t
+
+
+# Set by chainrule.compile while it traces a step: a function of plain arrays marked with array_helper (targets
+# turned into one-hot rows, a derivative's mask) is then recorded as one statement of the compiled program.
+helper_hook: Callable | None = None
+
+
+def array_helper(function: Callable) -> Callable:
+    """Mark `function` (plain arrays in, a new plain array out) as one step that a compiled program repeats.
+
+    Eagerly it is just `function`. While `chainrule.compile` traces, the call is recorded with its operands, so a
+    replay computes it again from that call's data instead of reusing the traced array as a constant.
+    """
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if helper_hook is None:
+            return function(*args, **kwargs)
+        return helper_hook(function, args, kwargs)
+    call.plain = function  # type: ignore[attr-defined]
+    return call
 
 
 def mark_modified(*tensors: Tensor) -> None:
@@ -408,17 +486,25 @@ def _check_dtype(array: np.ndarray, requires_grad: bool) -> np.ndarray:
     return array
 
 
+@array_helper
+def _copied_array(data: Any, dtype: Any, requires_grad: bool) -> np.ndarray:
+    """A new array holding data (integers become float64 when gradients are wanted and no dtype is given);
+    one value as a NumPy scalar."""
+    array = np.array(data, dtype=dtype)
+    if requires_grad and dtype is None and array.dtype.kind in "biu":
+        array = array.astype(np.float64)
+    return array[()] if array.ndim == 0 else array
+
+
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf Tensor holding a copy of `data` (NumPy's dtype rules; integers become float64 if
     `requires_grad`). A 0-d value is held as a NumPy scalar until `.data` is asked for, as results are:
     NumPy's arithmetic on scalars is many times faster than on 0-d arrays."""
     if isinstance(data, Tensor):
         data = data.data
-    array = np.array(data, dtype=dtype)
-    if requires_grad and dtype is None and array.dtype.kind in "biu":
-        array = array.astype(np.float64)
+    array = _copied_array(data, dtype, requires_grad)
     _check_dtype(array, requires_grad)
-    return Tensor._leaf(array[()] if array.ndim == 0 else array, requires_grad)
+    return Tensor._leaf(array, requires_grad)
 
 
 class Tensor:
@@ -614,49 +700,49 @@ class Tensor:
 
     # ------------------------------------------------------------------ operators (each one primitive)
     def __add__(self, other: Any) -> Tensor:
-        return _rules.add_p(self, other)
+        return _rules.add_p._apply_two(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _rules.add_p(other, self)
+        return _rules.add_p._apply_two(other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _rules.sub_p(self, other)
+        return _rules.sub_p._apply_two(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _rules.sub_p(other, self)
+        return _rules.sub_p._apply_two(other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _rules.mul_p(self, other)
+        return _rules.mul_p._apply_two(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _rules.mul_p(other, self)
+        return _rules.mul_p._apply_two(other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _rules.div_p(self, other)
+        return _rules.div_p._apply_two(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _rules.div_p(other, self)
+        return _rules.div_p._apply_two(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _rules.power_p(self, other)
+        return _rules.power_p._apply_two(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _rules.power_p(other, self)
+        return _rules.power_p._apply_two(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _rules.matmul_p(self, other)
+        return _rules.matmul_p._apply_two(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _rules.matmul_p(other, self)
+        return _rules.matmul_p._apply_two(other, self)
 
     def __neg__(self) -> Tensor:
-        return _rules.neg_p(self)
+        return _rules.neg_p._apply_one(self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _rules.abs_p(self)
+        return _rules.abs_p._apply_one(self)
 
     def __getitem__(self, index: Any) -> Tensor:
         return _rules.getitem(self, index)
@@ -716,55 +802,55 @@ class Tensor:
 
     # ------------------------------------------------------------------ methods mirroring the functions
     def exp(self) -> Tensor:
-        return _rules.exp_p(self)
+        return _rules.exp_p._apply_one(self)
 
     def log(self) -> Tensor:
-        return _rules.log_p(self)
+        return _rules.log_p._apply_one(self)
 
     def log1p(self) -> Tensor:
-        return _rules.log1p_p(self)
+        return _rules.log1p_p._apply_one(self)
 
     def expm1(self) -> Tensor:
-        return _rules.expm1_p(self)
+        return _rules.expm1_p._apply_one(self)
 
     def sqrt(self) -> Tensor:
-        return _rules.sqrt_p(self)
+        return _rules.sqrt_p._apply_one(self)
 
     def square(self) -> Tensor:
-        return _rules.square_p(self)
+        return _rules.square_p._apply_one(self)
 
     def sin(self) -> Tensor:
-        return _rules.sin_p(self)
+        return _rules.sin_p._apply_one(self)
 
     def cos(self) -> Tensor:
-        return _rules.cos_p(self)
+        return _rules.cos_p._apply_one(self)
 
     def tan(self) -> Tensor:
-        return _rules.tan_p(self)
+        return _rules.tan_p._apply_one(self)
 
     def tanh(self) -> Tensor:
-        return _rules.tanh_p(self)
+        return _rules.tanh_p._apply_one(self)
 
     def arctan(self) -> Tensor:
-        return _rules.arctan_p(self)
+        return _rules.arctan_p._apply_one(self)
 
     def sigmoid(self) -> Tensor:
-        return _rules.sigmoid_p(self)
+        return _rules.sigmoid_p._apply_one(self)
 
     def relu(self) -> Tensor:
-        return _rules.relu_p(self)
+        return _rules.relu_p._apply_one(self)
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
         return _rules.leaky_relu_p(self, slope=slope)
 
     def softplus(self) -> Tensor:
-        return _rules.softplus_p(self)
+        return _rules.softplus_p._apply_one(self)
 
     def abs(self) -> Tensor:
-        return _rules.abs_p(self)
+        return _rules.abs_p._apply_one(self)
 
     def sign(self) -> Tensor:
-        return _rules.sign_p(self)
+        return _rules.sign_p._apply_one(self)
 
     def clip(self, low: Any = None, high: Any = None) -> Tensor:
         """The values limited to [low, high] (either may be None)."""
@@ -778,12 +864,12 @@ class Tensor:
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         if axis is None and not keepdims:  # the usual case records no parameters
-            return _rules.sum_p(self)
+            return _rules.sum_p._apply_one(self)
         return _rules.sum_p(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         if axis is None and not keepdims:
-            return _rules.mean_p(self)
+            return _rules.mean_p._apply_one(self)
         return _rules.mean_p(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff import Tensor, clip, log, softmax_cross_entropy, softplus
+from ..autodiff.tensor import array_helper
 from .module import Module
 
 REDUCTIONS = ("mean", "sum", "half_sum", "none")
@@ -21,6 +22,7 @@ def _values(x: Any) -> np.ndarray:
     return np.asarray(x.data if isinstance(x, Tensor) else x)
 
 
+@array_helper
 def _targets_like(name: str, y: Any, t: Any) -> np.ndarray:
     """Targets as a float array of y's shape: as given, reshaped, or one-hot from integer labels."""
     t = _values(t)
@@ -35,6 +37,7 @@ def _targets_like(name: str, y: Any, t: Any) -> np.ndarray:
     raise ValueError(f"{name}: outputs of shape {y_shape} and targets of shape {t.shape} do not match")
 
 
+@array_helper
 def one_hot(labels: Any, classes: int, name: str = "one_hot") -> np.ndarray:
     """Row i has a 1 in column labels[i] and 0 elsewhere."""
     labels = _class_labels(name, labels, classes)
@@ -43,6 +46,7 @@ def one_hot(labels: Any, classes: int, name: str = "one_hot") -> np.ndarray:
     return rows
 
 
+@array_helper
 def _class_labels(name: str, labels: Any, classes: int) -> np.ndarray:
     labels = _values(labels)
     if labels.ndim != 1:
