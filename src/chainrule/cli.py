@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from . import limits
+from . import __version__, limits
 
 # Arguments like -1, -0.5, -1,0 or -2e-3 are numbers, not options (argparse's matcher knows only -1 and -0.5).
 NEGATIVE_NUMBERS = re.compile(r"^-\.?\d[\d.,eE+-]*$")
@@ -559,6 +559,52 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- export, optional packages (interop issue)
+def _add_export_command(sub: argparse._SubParsersAction) -> None:
+    parser = _parser_for(
+        sub, "export",
+        "Write a saved model for PyTorch or ONNX Runtime: safetensors (parameters under nn.Sequential's names, "
+        "the architecture in the metadata), a torch state_dict file, or an ONNX graph checked under ONNX Runtime.",
+        "chainrule export runs/demo/model.npz --to onnx --out xor.onnx\n"
+        "  chainrule export runs/demo/model.npz --to safetensors --out xor.safetensors\n"
+        "  chainrule export runs/demo/model.npz --to torch --out xor.pt")
+    parser.add_argument("model", metavar="MODEL", help="a model file written by chainrule (.npz or .safetensors)")
+    parser.add_argument("--to", required=True, choices=["torch", "safetensors", "onnx"], help="the format")
+    parser.add_argument("--out", metavar="FILE", help="where to write (default: MODEL with .pt, .safetensors "
+                        "or .onnx)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], help="number type of the file (default: "
+                        "the model's own for safetensors; float32, PyTorch's and ONNX Runtime's default, otherwise)")
+    parser.set_defaults(func=_export_command)
+
+
+def _export_command(args: argparse.Namespace) -> int:
+    from .interop import ExportError, export
+
+    try:
+        written = export(args.model, args.to, args.out, dtype=args.dtype)
+    except (ExportError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    for line in written.lines():
+        print(line)
+    return 0
+
+
+# The optional packages behind the commands, and the extra (pyproject.toml) that installs each.
+EXTRAS = {"matplotlib": "train", "tqdm": "train", "sklearn": "train", "sympy": "explain", "starlette": "web",
+          "uvicorn": "web", "anyio": "web", "torch": "compare", "onnx": "interop", "onnxruntime": "interop",
+          "safetensors": "interop"}
+
+
+def missing_extra_message(error: ModuleNotFoundError) -> str:
+    """One line naming the missing package and the extra that installs it; re-raises for any other module."""
+    package = (error.name or "").split(".")[0]
+    if package not in EXTRAS:
+        raise error
+    extra = EXTRAS[package]
+    return (f"this command needs {package}, which chainrule installs only on request: "
+            f"pip install 'chainrule[{extra}]'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chainrule",
@@ -568,11 +614,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser._negative_number_matcher = NEGATIVE_NUMBERS  # argparse's own matcher misses -1,0 and -1e-3
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_training_commands(sub)
     _add_explain_commands(sub)
     _add_chain_commands(sub)
     _add_serve_command(sub)
+    _add_export_command(sub)
     return parser
 
 
@@ -599,6 +647,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except MemoryError:
         print(f"chainrule {args.command}: error: out of memory; try smaller sizes", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:  # an optional package: one line naming the extra that brings it
+        print(f"chainrule {args.command}: error: {missing_extra_message(error)}", file=sys.stderr)
         return 2
     except OSError as error:  # a file system refusal the command did not foresee (disk full, ...): one line
         where = f" ({error.filename})" if error.filename else ""

@@ -1,5 +1,6 @@
 """Model files: `save(model, path)` and `load(path)`, a NumPy .npz holding the parameters and a JSON entry
-describing the architecture.
+describing the architecture (the default), or a safetensors file holding the parameters under PyTorch's
+`nn.Sequential` names (`0.weight`, `0.bias`, ...) with the same JSON in its metadata.
 
 No pickle anywhere (files are read with allow_pickle=False), so opening a model file cannot run code. Files
 are written to a temporary name and then renamed, so a crash never leaves half a model behind.
@@ -61,18 +62,55 @@ def _build(description: Any) -> Module:
 BUILDERS: dict[str, Any] = {"MLP": MLP, "Linear": Linear, **ACTIVATION_MODULES}
 
 
-def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
-    """Write the model's architecture, parameters and optional JSON-able metadata to `path` (.npz)."""
+SAFETENSORS_SUFFIX = ".safetensors"
+# safetensors' names for the number types a model file may hold (little-endian, as the format requires).
+SAFETENSORS_DTYPES = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+
+
+def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None = None,
+         dtype: Any = None) -> Path:
+    """Write the model's architecture, parameters (as `dtype`, default the model's own) and optional JSON-able
+    metadata to `path`: a .npz file, or a safetensors file when the name ends in .safetensors."""
     path = Path(path)
     architecture = {"format": FORMAT, "version": VERSION, "model": _describe(model), "metadata": metadata or {}}
     try:
         text = json.dumps(architecture, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise ValueError(f"save: metadata must be plain JSON (numbers, strings, lists, dicts): {error}") from None
-    arrays = model.state_dict()
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.floating):
+        raise ValueError(f"save: dtype must be a floating type, got {np.dtype(dtype)}")
+    arrays = {name: array.astype(dtype or array.dtype) for name, array in model.state_dict().items()}
+    if path.suffix == SAFETENSORS_SUFFIX:
+        return write_atomically(path, _safetensors_bytes(model, arrays, text))
     if ARCHITECTURE_KEY in arrays:
         raise ValueError(f"save: a parameter may not be called {ARCHITECTURE_KEY}")
     return write_atomically(path, lambda file: np.savez(file, **{ARCHITECTURE_KEY: np.array(text)}, **arrays))
+
+
+def _safetensors_bytes(model: Module, arrays: dict[str, np.ndarray], architecture: str) -> bytes:
+    """The safetensors file: 8 bytes of header length, the JSON header (padded to 8 bytes), then the data."""
+    from .interop import ExportError, sequential_names, sequential_steps, torch_source
+
+    codes = {dtype: code for code, dtype in SAFETENSORS_DTYPES.items()}
+    metadata = {"format": FORMAT, "version": str(VERSION), "architecture": architecture,
+                "sequential": json.dumps([step.describe() for step in sequential_steps(model)])}
+    try:
+        metadata["torch"] = torch_source(model)
+    except ExportError:
+        pass  # an activation PyTorch lacks (arctan): no nn.Sequential to name, the parameters are still there
+    header: dict[str, Any] = {"__metadata__": metadata}
+    chunks, offset = [], 0
+    for name, new_name in sequential_names(model).items():
+        array = np.ascontiguousarray(arrays[name], dtype=arrays[name].dtype.newbyteorder("<"))
+        if array.dtype not in codes:
+            raise ValueError(f"save: safetensors holds float16, float32 or float64, not {array.dtype}")
+        header[new_name] = {"dtype": codes[array.dtype], "shape": list(array.shape),
+                            "data_offsets": [offset, offset + array.nbytes]}
+        chunks.append(array.tobytes())
+        offset += array.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return b"".join([len(text).to_bytes(8, "little"), text, *chunks])
 
 
 MAX_MODEL_BYTES = 1 << 30  # the parameters a model file may declare: 1 GiB (about 134 million float64 values)
@@ -148,8 +186,15 @@ def _parse_architecture(archive: zipfile.ZipFile, headers: dict[str, _Header]) -
         raise ModelFileError("not a chainrule model file (no architecture entry)")
     if header.nbytes > MAX_ARCHITECTURE_BYTES:
         raise ModelFileError(f"the architecture entry is {header.nbytes:,} bytes, above {MAX_ARCHITECTURE_BYTES:,}")
+    return _architecture_from_text(str(_read_array(archive, header)[()]))
+
+
+def _architecture_from_text(text: Any) -> dict[str, Any]:
+    """The architecture entry's JSON, checked: a chainrule model description of the version this code reads."""
+    if not isinstance(text, str):
+        raise ModelFileError("not a chainrule model file (no architecture entry)")
     try:
-        architecture = json.loads(str(_read_array(archive, header)[()]))
+        architecture = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise ModelFileError(f"the architecture entry is not valid JSON ({reason})") from None
@@ -201,19 +246,114 @@ def declared_shapes(description: Any, prefix: str = "", depth: int = 0) -> dict[
     return shapes
 
 
-def _check_against_architecture(architecture: dict[str, Any], headers: dict[str, _Header]) -> None:
-    """The stored arrays are exactly the parameters the architecture declares, and within the cap."""
+def _declared_within_cap(architecture: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The parameter shapes the architecture declares, after checking that they fit under the cap."""
     expected = declared_shapes(architecture.get("model"))
     values = sum(math.prod(shape) for shape in expected.values())
     if values * 8 > MAX_MODEL_BYTES:
         raise ModelFileError(f"the architecture declares {values:,} parameters ({values * 8:,} bytes as float64), "
                              f"above the cap of {MAX_MODEL_BYTES:,} bytes (chainrule.io.MAX_MODEL_BYTES)")
-    stored = {name: header.shape for name, header in headers.items() if name != ARCHITECTURE_KEY}
+    return expected
+
+
+def _check_against_architecture(architecture: dict[str, Any], headers: dict[str, _Header]) -> None:
+    """The stored arrays are exactly the parameters the architecture declares, and within the cap."""
+    expected = _declared_within_cap(architecture)
+    _compare_shapes(expected, {name: header.shape for name, header in headers.items() if name != ARCHITECTURE_KEY})
+
+
+def _compare_shapes(expected: dict[str, tuple[int, ...]], stored: dict[str, tuple[int, ...]]) -> None:
     for name in sorted(expected.keys() | stored.keys()):
         if expected.get(name) != stored.get(name):
             found = "is missing" if name not in stored else f"has shape {stored[name]}"
             wanted = f"declares {expected[name]}" if name in expected else "declares no such parameter"
             raise ModelFileError(f"{name} {found} in the file; the architecture {wanted}")
+
+
+def _open_npz(file: Any, with_arrays: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    with zipfile.ZipFile(file) as archive:
+        headers = _read_headers(archive)
+        architecture = _parse_architecture(archive, headers)
+        _check_against_architecture(architecture, headers)
+        arrays = {name: _read_array(archive, header) for name, header in headers.items()
+                  if with_arrays and name != ARCHITECTURE_KEY}
+    return architecture, arrays
+
+
+MAX_SAFETENSORS_HEADER = 4 * MAX_ARCHITECTURE_BYTES  # the JSON header: architecture, names, shapes, offsets
+
+
+class _Entry(NamedTuple):
+    """One tensor a safetensors header declares: its type, shape and where its bytes lie in the data."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+
+
+def _safetensors_entry(name: str, entry: Any) -> _Entry:
+    if not isinstance(entry, dict) or entry.get("dtype") not in SAFETENSORS_DTYPES:
+        found = entry.get("dtype") if isinstance(entry, dict) else entry
+        raise ModelFileError(f"tensor {name!r} has dtype {found!r}; model parameters are "
+                             f"{', '.join(SAFETENSORS_DTYPES)}")
+    shape, offsets = entry.get("shape"), entry.get("data_offsets")
+    if not (isinstance(shape, list) and isinstance(offsets, list) and len(offsets) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in [*shape, *offsets])):
+        raise ModelFileError(f"tensor {name!r} has a malformed shape or data_offsets")
+    found = _Entry(SAFETENSORS_DTYPES[entry["dtype"]], tuple(shape), offsets[0], offsets[1])
+    if found.end - found.begin != math.prod(found.shape) * found.dtype.itemsize:
+        raise ModelFileError(f"tensor {name!r} declares shape {found.shape} of {found.dtype} but spans "
+                             f"{found.end - found.begin} bytes")
+    return found
+
+
+def _safetensors_header(file: Any) -> tuple[dict[str, str], dict[str, _Entry], int]:
+    """(metadata, tensors, where the data starts) of a safetensors file, every offset checked against its size."""
+    size = os.fstat(file.fileno()).st_size
+    length = int.from_bytes(file.read(8), "little")
+    if length > MAX_SAFETENSORS_HEADER or 8 + length > size:
+        raise ModelFileError(f"its safetensors header declares {length:,} bytes; the file holds {size:,} and "
+                             f"chainrule reads headers up to {MAX_SAFETENSORS_HEADER:,}")
+    try:
+        header = json.loads(file.read(length).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ModelFileError("its safetensors header is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise ModelFileError("its safetensors header is not a JSON object")
+    metadata = header.pop("__metadata__", None)
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ModelFileError("a safetensors file without chainrule's metadata; chainrule reads the ones it wrote "
+                             "(chainrule.save(model, 'name.safetensors') or chainrule export --to safetensors)")
+    entries = {name: _safetensors_entry(name, entry) for name, entry in header.items()}
+    end = 0
+    for name, entry in sorted(entries.items(), key=lambda item: item[1].begin):
+        if entry.begin != end:
+            raise ModelFileError(f"tensor {name!r} starts at byte {entry.begin} of the data, not {end}")
+        end = entry.end
+    if 8 + length + end != size:
+        raise ModelFileError(f"its tensors take {end:,} bytes but the file holds {size - 8 - length:,} after the "
+                             "header (truncated, or something appended)")
+    return metadata, entries, 8 + length
+
+
+def _open_safetensors(file: Any, with_arrays: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The architecture and the arrays (under chainrule's own names) of a safetensors file chainrule wrote."""
+    from .interop import sequential_names
+
+    metadata, entries, start = _safetensors_header(file)
+    architecture = _architecture_from_text(metadata.get("architecture"))
+    expected = _declared_within_cap(architecture)
+    own_names = {new: old for old, new in sequential_names(_build(architecture.get("model"))).items()}
+    _compare_shapes(expected, {own_names.get(name, name): entry.shape for name, entry in entries.items()})
+    arrays = {}
+    for name, entry in entries.items() if with_arrays else ():
+        file.seek(start + entry.begin)
+        buffer = bytearray(entry.end - entry.begin)
+        if file.readinto(buffer) != len(buffer):
+            raise ModelFileError(f"tensor {name!r} is truncated")
+        arrays[own_names[name]] = np.frombuffer(buffer, dtype=entry.dtype).reshape(entry.shape)
+    return architecture, arrays
 
 
 def _open(path: str | os.PathLike, with_arrays: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -222,15 +362,15 @@ def _open(path: str | os.PathLike, with_arrays: bool) -> tuple[dict[str, Any], d
         raise ModelFileError(f"{path}: no such model file")
     try:
         with open(path, "rb") as file:
-            if file.read(4) != b"PK\x03\x04":
-                raise ModelFileError("not a chainrule model file (not an .npz archive)")
+            start = file.read(9)
             file.seek(0)
-            with zipfile.ZipFile(file) as archive:
-                headers = _read_headers(archive)
-                architecture = _parse_architecture(archive, headers)
-                _check_against_architecture(architecture, headers)
-                arrays = {name: _read_array(archive, header) for name, header in headers.items()
-                          if with_arrays and name != ARCHITECTURE_KEY}
+            if start[:4] == b"PK\x03\x04":
+                architecture, arrays = _open_npz(file, with_arrays)
+            elif start[8:] == b"{":
+                architecture, arrays = _open_safetensors(file, with_arrays)
+            else:
+                kind = "a safetensors file" if path.suffix == SAFETENSORS_SUFFIX else "an .npz archive"
+                raise ModelFileError(f"not a chainrule model file (not {kind})")
     except ModelFileError as error:
         raise ModelFileError(f"{path}: {error}") from None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, NotImplementedError, zlib.error) as error:
