@@ -307,6 +307,8 @@ def _add_explain_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="FILE", help="write here (default: terminal text to the screen; "
                         "other formats to explanation.md / .tex / .html)")
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours on a terminal")
+    parser.add_argument("--fixed-biases", action="store_true",
+                        help="update only the weights, as some step-by-step articles do (default: biases too)")
     limits.add_memory_flag(parser)
     parser.set_defaults(func=_explain)
 
@@ -346,7 +348,8 @@ def _explain(args: argparse.Namespace) -> int:
         if x is None or t is None:
             raise UsageError(f"{args.source} holds no example: give --x and --t")
         explanation = explain(problem.model, x, t, args.loss or problem.loss,
-                              problem.lr if args.lr is None else args.lr, title=problem.title)
+                              problem.lr if args.lr is None else args.lr, title=problem.title,
+                              fixed_biases=args.fixed_biases)
     except GradientMismatchError as error:
         print(f"chainrule explain: CHECK FAILED: {error}", file=sys.stderr)
         return 1

@@ -40,19 +40,45 @@ def _numeric_gradient(tensor: Any, cost_now: Callable[[], float], eps: float) ->
     return estimate
 
 
-def _compare_gradients(kind: str, l: int, ours: np.ndarray, engine: np.ndarray, numeric: np.ndarray) -> None:
+def _compare_gradients(kind: str, l: int, ours: np.ndarray, engine: np.ndarray, numeric: np.ndarray,
+                       slopes: Callable[[tuple, float], tuple[float, float]]) -> list[tuple[tuple, str]]:
     """Raise GradientMismatchError at the first entry of ∂C/∂W^l (kind "w") or ∂C/∂b^l ("b") where
-    back-propagation disagrees with the engine or with central differences."""
+    back-propagation disagrees with the engine or with central differences; return a note for each entry
+    where the central difference straddles a kink (see _at_a_kink) instead of failing there."""
+    notes = []
     for index in np.ndindex(*ours.shape):
         name = _parameter_name(kind, l, index)
-        if not _close(ours[index], engine[index], ENGINE_TOLERANCE):
+        value = float(ours[index])
+        if not _close(value, engine[index], ENGINE_TOLERANCE):
             raise GradientMismatchError(
-                f"∂C/∂{name}: back-propagation gives {ours[index]!r} but the engine's reverse mode "
-                f"gives {engine[index]!r}")
-        if not _close(ours[index], numeric[index], NUMERIC_TOLERANCE):
+                f"∂C/∂{name}: back-propagation gives {value!r} but the engine's reverse mode gives "
+                f"{float(engine[index])!r}")
+        if _close(value, numeric[index], NUMERIC_TOLERANCE):
+            continue
+        note = _at_a_kink(name, value, slopes, index)
+        if note is None:
             raise GradientMismatchError(
-                f"∂C/∂{name}: back-propagation gives {ours[index]!r} but central finite differences "
-                f"give {numeric[index]!r} (a kink of relu at z = 0 can cause this)")
+                f"∂C/∂{name}: back-propagation gives {value!r} but central finite differences give "
+                f"{float(numeric[index])!r}")
+        notes.append((index, note))
+    return notes
+
+
+def _at_a_kink(name: str, value: float, slopes: Callable[[tuple, float], tuple[float, float]],
+               index: tuple) -> str | None:
+    """A note if C has a kink along this parameter (slopes from the left and right differ by an amount that does
+    not shrink as the step halves, e.g. relu at z = 0) and back-propagation's value is one of the two slopes —
+    the engine's convention (relu′(0) = 0, as in PyTorch). None if it is not such a kink."""
+    eps = NUMERIC_TOLERANCE[0]
+    (left, right), (left_half, right_half) = slopes(index, eps), slopes(index, eps / 2)
+    gap, gap_half = abs(right - left), abs(right_half - left_half)
+    if not (gap > 1e-3 * max(1.0, abs(value)) and gap_half > 0.75 * gap):
+        return None
+    if not any(_close(value, side, NUMERIC_TOLERANCE) for side in (left, right)):
+        return None
+    return (f"∂C/∂{name} = {value:.8g}: C has a kink here (slope {left:.8g} from the left, {right:.8g} from the "
+            f"right, e.g. relu at z = 0); the engine takes one side by convention (relu′(0) = 0, as PyTorch does), "
+            f"so the central difference, their average, is not compared")
 
 
 def _check_sigma_prime(model: Any, derivation: Derivation) -> float:
@@ -64,6 +90,16 @@ def _check_sigma_prime(model: Any, derivation: Derivation) -> float:
     if max_sigma > 1e-12:
         raise GradientMismatchError(f"σ' from the engine differs from its formula by {max_sigma:.3g}")
     return max_sigma
+
+
+def _one_sided_slopes(tensor: Any, cost_now: Callable[[], float], index: tuple, step: float) -> tuple[float, float]:
+    """(C(w) − C(w − h)) / h and (C(w + h) − C(w)) / h for one entry w of the tensor; the tensor is left as it was."""
+    original = tensor.data[index]
+    try:
+        here, after, before = (_cost_moved(cost_now, tensor, index, original, s) for s in (0.0, step, -step))
+    finally:
+        tensor.data[index] = original
+    return (here - before) / step, (after - here) / step
 
 
 def _cost_moved(cost_now: Callable[[], float], tensor: Any, index: tuple, original: float, s: float) -> float:
@@ -128,6 +164,28 @@ def _softmax_columns(a: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=0, keepdims=True)
 
 
+def _log_softmax_columns(a: np.ndarray) -> np.ndarray:
+    """ln p in the shifted form a − max a − ln Σ e^(a − max a), as the engine computes it: finite even where p
+    underflows to 0, so a confident output gives t·ln p = 0·(−200) = 0, not 0·ln 0 = NaN."""
+    shifted = a - a.max(axis=0, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+
+
+BCE_EPS = float(np.finfo(np.float64).eps)  # the engine's clip for binary cross-entropy (nn.functional)
+
+
+def _clipped(a: np.ndarray) -> np.ndarray:
+    """a clipped to [ε, 1 − ε] as the engine's binary cross-entropy does, so ln a and ln(1 − a) stay finite."""
+    return np.clip(a, BCE_EPS, 1 - BCE_EPS)
+
+
+def _bce_gradient(a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """∂C/∂a of the clipped cost: the formula inside [ε, 1 − ε], 0 outside (the clip passes no gradient there)."""
+    inside = (a >= BCE_EPS) & (a <= 1 - BCE_EPS)
+    a_c = _clipped(a)
+    return np.where(inside, (a_c - t) / (a_c * (1 - a_c)), 0.0) / a.size
+
+
 COSTS: dict[str, Cost] = {
     "half_sum": Cost("half_sum", "half the sum of squared errors",
                      lambda a, t: 0.5 * float(np.sum((t - a) ** 2)),
@@ -136,10 +194,10 @@ COSTS: dict[str, Cost] = {
                 lambda a, t: float(np.mean((a - t) ** 2)),
                 lambda a, t: 2.0 * (a - t) / a.size, "mean"),
     "bce": Cost("bce", "binary cross-entropy",
-                lambda a, t: -float(np.mean(t * np.log(a) + (1 - t) * np.log(1 - a))),
-                lambda a, t: (a - t) / (a * (1 - a)) / a.size, "mean"),
+                lambda a, t: -float(np.mean(t * np.log(_clipped(a)) + (1 - t) * np.log(1 - _clipped(a)))),
+                _bce_gradient, "mean"),
     "ce": Cost("ce", "softmax cross-entropy",
-               lambda a, t: -float(np.sum(t * np.log(_softmax_columns(a)))) / a.shape[1],
+               lambda a, t: -float(np.sum(t * _log_softmax_columns(a))) / a.shape[1],
                lambda a, t: (_softmax_columns(a) - t) / a.shape[1], "mean"),
 }
 
@@ -179,8 +237,9 @@ def forward(W: list, b: list, activations: list, x: np.ndarray) -> tuple[list, l
 
 
 def backpropagate(W: list, b: list, activations: list, x: np.ndarray, t: np.ndarray,
-                  cost: Cost, lr: float) -> Derivation:
-    """BP1–BP4 and one step of gradient descent, layer by layer, exactly as the equations read."""
+                  cost: Cost, lr: float, fixed_biases: bool = False) -> Derivation:
+    """BP1–BP4 and one step of gradient descent, layer by layer, exactly as the equations read
+    (with fixed_biases, as some step-by-step articles do, only the weights move)."""
     L = len(W) - 1
     z, a = forward(W, b, activations, x)
     sigma_prime = [None] + [sigma_prime_of(activations[l], z[l]) for l in range(1, L + 1)]
@@ -195,7 +254,7 @@ def backpropagate(W: list, b: list, activations: list, x: np.ndarray, t: np.ndar
         dW[l] = delta[l] @ a[l - 1].T                                               # (BP4), summed over examples
 
     W_new = [None] + [W[l] - lr * dW[l] for l in range(1, L + 1)]                   # w ← w − η ∂C/∂w
-    b_new = [None] + [b[l] - lr * db[l] for l in range(1, L + 1)]
+    b_new = [None] + [b[l] if fixed_biases else b[l] - lr * db[l] for l in range(1, L + 1)]
     _, a_after = forward(W_new, b_new, activations, x)
     return Derivation(W, b, z, a, sigma_prime, nabla_a, delta, dW, db, W_new, b_new,
                       cost.value(a[L], t), cost.value(a_after[L], t))
@@ -219,6 +278,7 @@ class Checks:
     max_diff_cost: float
     parameters: int
     eps: float
+    kinks: list = field(default_factory=list)  # a note per gradient whose central difference straddles a kink
 
 
 ENGINE_TOLERANCE = (1e-10, 1e-8)    # (absolute, relative): both are exact float64 computations
@@ -260,7 +320,6 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
 
     Raises GradientMismatchError naming the first parameter that disagrees. The model is left unchanged.
     """
-    L = len(derivation.W) - 1
     params = [(layer.weight, layer.bias) for layer in model.layers]
     saved = [(w.grad, bias.grad, w.data.copy(), bias.data.copy()) for w, bias in params]
     try:
@@ -278,6 +337,19 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
 
         numeric_dW = [None] + [_numeric_gradient(w, cost_now, eps) for w, _ in params]
         numeric_db = [None] + [_numeric_gradient(bias, cost_now, eps) for _, bias in params]
+        kinks, max_engine, max_numeric = [], 0.0, 0.0
+        for l, (w, bias) in enumerate(params, start=1):
+            for kind, tensor_, ours, engine, numeric in (
+                    ("w", w, derivation.dW[l], engine_dW[l], numeric_dW[l]),
+                    ("b", bias, derivation.db[l], engine_db[l], numeric_db[l])):
+                at_kinks = _compare_gradients(kind, l, ours, engine, numeric,
+                                              partial(_one_sided_slopes, tensor_, cost_now))
+                kinks += [note for _, note in at_kinks]
+                compared = np.ones(ours.shape, dtype=bool)
+                for index, _ in at_kinks:
+                    compared[index] = False
+                max_engine = max(max_engine, float(np.max(np.abs(ours - engine))))
+                max_numeric = max(max_numeric, float(np.max(np.abs(ours - numeric), where=compared, initial=0.0)))
         for l, (w, bias) in enumerate(params, start=1):
             w.data[...] = derivation.W_new[l]
             bias.data[...] = derivation.b_new[l]
@@ -288,14 +360,6 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
             w.data[...] = w_data
             bias.data[...] = b_data
 
-    max_engine = max_numeric = 0.0
-    for l in range(1, L + 1):
-        for kind, ours, engine, numeric in (("w", derivation.dW[l], engine_dW[l], numeric_dW[l]),
-                                            ("b", derivation.db[l], engine_db[l], numeric_db[l])):
-            _compare_gradients(kind, l, ours, engine, numeric)
-            max_engine = max(max_engine, float(np.max(np.abs(ours - engine))))
-            max_numeric = max(max_numeric, float(np.max(np.abs(ours - numeric))))
-
     max_sigma = _check_sigma_prime(model, derivation)
     max_cost = max(abs(engine_cost - derivation.cost), abs(engine_cost_after - derivation.cost_after))
     if not (_close(derivation.cost, engine_cost, ENGINE_TOLERANCE)
@@ -305,7 +369,7 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
             f"from the engine's ({engine_cost!r}, {engine_cost_after!r})")
     count = sum(w.size + bias.size for w, bias in params)
     return Checks(engine_dW, engine_db, numeric_dW, numeric_db, engine_cost, engine_cost_after,
-                  max_engine, max_numeric, max_sigma, max_cost, count, eps)
+                  max_engine, max_numeric, max_sigma, max_cost, count, eps, kinks)
 
 
 # ---------------------------------------------------------------------------------- the explanation
@@ -324,6 +388,7 @@ class Explanation:
     checks: Checks
     title: str = ""
     model: Any = field(default=None, repr=False)
+    fixed_biases: bool = False
 
     @property
     def L(self) -> int:
@@ -344,6 +409,37 @@ class Explanation:
             "b": [d.b_new[l].tolist() for l in range(1, self.L + 1)],
             "max_diff_engine": self.checks.max_diff_engine, "max_diff_numeric": self.checks.max_diff_numeric,
         }
+
+    def cost_after_if(self, fixed_biases: bool) -> float:
+        """C after the step if the biases were (fixed_biases=False) or were not (True) updated as well."""
+        d = self.derivation
+        b_new = [None] + [d.b[l] if fixed_biases else d.b[l] - self.lr * d.db[l] for l in range(1, self.L + 1)]
+        _, a = forward(d.W_new, b_new, self.activations, self.x.T)
+        return self.cost.value(a[self.L], self.t.T)
+
+    def cost_after_sequential_update(self) -> float:
+        """C after a step that updates the layers from the output backwards, biases fixed, and carries each δ^l
+        through the *already updated* W^{l+1}: the arithmetic behind some step-by-step articles' figures.
+        It is not gradient descent (those δ's are not ∂C/∂z at the old weights); shown to explain the gap."""
+        d, L = self.derivation, self.L
+        W_new = list(d.W)
+        delta = d.delta[L]
+        for l in range(L, 0, -1):
+            if l < L:
+                delta = (W_new[l + 1].T @ delta) * d.sigma_prime[l]
+            W_new[l] = d.W[l] - self.lr * delta @ d.a[l - 1].T
+        _, a = forward(W_new, d.b, self.activations, self.x.T)
+        return self.cost.value(a[L], self.t.T)
+
+    def delta_sizes(self, activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")) -> dict[str, list[float]]:
+        """‖δ^l‖ for l = 1..L as the root mean square over neurons and examples (so layers of any width compare),
+        for the same weights, example and cost with each hidden activation in turn (the output's σ is kept)."""
+        d, sizes = self.derivation, {}
+        for name in dict.fromkeys((self.activations[1],) + tuple(activations)):
+            chosen = [None] + [name] * (self.L - 1) + [self.activations[self.L]]
+            other = backpropagate(d.W, d.b, chosen, self.x.T, self.t.T, self.cost, self.lr, self.fixed_biases)
+            sizes[name] = [float(np.sqrt(np.mean(other.delta[l] ** 2))) for l in range(1, self.L + 1)]
+        return sizes
 
     def graph(self) -> Any:
         """The engine's graph of C for these examples, drawn by chainrule.viz.graph.draw_graph, with x, W^l, b^l,
@@ -423,8 +519,9 @@ def _float64_twin(model: Any) -> Any:
 
 
 def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5, title: str = "",
-            eps: float = 1e-6) -> Explanation:
-    """One step of w ← w − η ∂C/∂w for `model` on example(s) x with target(s) t, derived by BP1–BP4 and checked."""
+            eps: float = 1e-6, fixed_biases: bool = False) -> Explanation:
+    """One step of w ← w − η ∂C/∂w for `model` on example(s) x with target(s) t, derived by BP1–BP4 and checked
+    (with fixed_biases the biases stay as they are, as in some step-by-step articles)."""
     if loss not in COSTS:
         raise ValueError(f"explain: unknown loss {loss!r}; choose one of {', '.join(COSTS)}")
     lr = float(lr)
@@ -455,14 +552,43 @@ def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5,
             raise ValueError(f"explain: no formula for activation {name!r}; known: {', '.join(ACTIVATIONS)}")
     W = [None] + [np.array(layer.weight.data, dtype=np.float64) for layer in twin.layers]
     b = [None] + [np.array(layer.bias.data, dtype=np.float64) for layer in twin.layers]
+    _refuse_not_finite(W, b)
     if cost.name == "bce":
         _, a = forward(W, b, activations, x_rows.T)
-        if not np.all((a[L] > 0) & (a[L] < 1)):
-            raise ValueError("explain: bce needs outputs strictly between 0 and 1: use output activation sigmoid")
+        if not np.all((a[L] >= 0) & (a[L] <= 1)):
+            raise ValueError(f"explain: bce needs outputs between 0 and 1: use output activation sigmoid "
+                             f"(this network's is {activations[L]})")
 
-    derivation = backpropagate(W, b, activations, x_rows.T, t_rows.T, cost, lr)
+    with np.errstate(all="ignore"):  # a value that is not finite is reported just below, in words
+        derivation = backpropagate(W, b, activations, x_rows.T, t_rows.T, cost, lr, fixed_biases)
+    _refuse_overflow(derivation)
     checks = check(twin, x_rows, t_rows, cost, lr, derivation, eps=eps)
-    return Explanation(sizes, activations, cost, lr, x_rows, t_rows, derivation, checks, title, twin)
+    return Explanation(sizes, activations, cost, lr, x_rows, t_rows, derivation, checks, title, twin, fixed_biases)
+
+
+def _refuse_not_finite(W: list, b: list) -> None:
+    """A diverged model (NaN or ±∞ among its parameters) gets one clear error instead of a failed check."""
+    for l in range(1, len(W)):
+        for name, values in ((f"W{_SUPERSCRIPT[l]}", W[l]), (f"b{_SUPERSCRIPT[l]}", b[l])):
+            bad = int(np.count_nonzero(~np.isfinite(values)))
+            if bad:
+                raise ValueError(f"explain: {bad} of the {values.size} entries of {name} are NaN or infinite: the "
+                                 "model diverged during training (η too large?); explain a model saved before it "
+                                 "diverged, or retrain with a smaller η")
+
+
+def _refuse_overflow(d: Derivation) -> None:
+    """Finite parameters can still overflow in the forward or backward pass: say where, in words."""
+    L = len(d.W) - 1
+    for what, values in ([(f"z{_SUPERSCRIPT[l]}", d.z[l]) for l in range(1, L + 1)]
+                         + [("the cost C", np.array(d.cost))]
+                         + [(f"δ{_SUPERSCRIPT[l]}", d.delta[l]) for l in range(L, 0, -1)]):
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"explain: {what} is not a finite number (an overflow: the weights or inputs are too "
+                             "large for float64); scale them down")
+    if not np.isfinite(d.cost_after):
+        raise ValueError("explain: the cost after the step is not a finite number: η is far too large; use a "
+                         "smaller learning rate")
 
 
 # ------------------------------------------------------------------------------------ JSON problems

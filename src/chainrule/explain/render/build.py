@@ -9,7 +9,7 @@ import inspect
 
 import numpy as np
 
-from ..network import ACTIVATIONS, Explanation, backpropagate, forward
+from ..network import ACTIVATIONS, BCE_EPS, Explanation, backpropagate, forward
 from .document import (
     Callout,
     Code,
@@ -202,7 +202,24 @@ def _cost(e: Explanation) -> Section:
                              Math("p_{j} = \\frac{e^{a^{L}_{j}}}{\\sum_{i} e^{a^{L}_{i}}}"), Math("t_{j}")), rows))
     blocks.append(Paragraph(("The cost before the step: ", Math(f"C = {num(d.cost)}"),
                              f" (the engine computes {fmt(e.checks.engine_cost)} through chainrule.nn)." )))
+    blocks += _cost_conventions(e)
     return Section("Step 2 — the cost", blocks, "forward", "cost")
+
+
+def _cost_conventions(e: Explanation) -> list:
+    """Where the textbook formula has no value in float64, the convention the engine uses, said in words."""
+    a = e.derivation.a[e.L]
+    if e.cost.name == "bce" and np.any((a < BCE_EPS) | (a > 1 - BCE_EPS)):
+        return [Callout("note", "A saturated output", [Paragraph((
+            f"An output is exactly 0 or 1 in float64, where ln 0 has no value. As the engine does, the cost uses "
+            f"a clipped to [ε, 1 − ε] (ε = {BCE_EPS:.3g}), and the gradient through the clip is 0: this step "
+            "does not move that output. Binary cross-entropy on the logit (bce_logits) has no such limit.",))])]
+    if e.cost.name == "ce" and np.any(np.exp(a - a.max(axis=0)) / np.exp(a - a.max(axis=0)).sum(axis=0) == 0):
+        return [Callout("note", "A very confident output", [Paragraph((
+            "A probability p_j underflows to 0 in float64, so the textbook t·ln p would read 0·ln 0. As the "
+            "engine does, ln p is computed in the shifted form a_j − max a − ln Σ e^(a_i − max a), which stays "
+            "finite, so a target of 0 contributes 0 (the limit of t ln p as p → 0 with t = 0).",))])]
+    return []
 
 
 def _bp1(e: Explanation) -> Section:
@@ -331,6 +348,7 @@ def _check_callout(e: Explanation) -> Callout:
          f"difference {_diff(c.max_diff_numeric)}."),),
         ((f"σ′ from the engine equals its formula (largest difference {_diff(c.max_diff_sigma_prime)}); the "
          f"cost before and after the step equals the engine's (largest difference {_diff(c.max_diff_cost)})."),),
+        *((note,) for note in c.kinks),
     ])])
 
 
@@ -359,16 +377,59 @@ def _update(e: Explanation) -> Section:
 def _after(e: Explanation) -> Section:
     d, c = e.derivation, e.checks
     change = d.cost_after - d.cost
-    word = "falls" if change < 0 else "rises"
     blocks: list = [
         Paragraph(("Running the forward pass again with the new parameters gives the cost after one step:",)),
         Table(("", "cost C", "engine"), [("before the step", Num(d.cost), Num(c.engine_cost)),
                                          ("after the step", Num(d.cost_after), Num(c.engine_cost_after))]),
-        Paragraph((f"The cost {word} by {fmt(abs(change))} ({abs(change) / d.cost:.2%})"
-                   + (". One step is small; training repeats it many times." if change < 0 else
-                      ": the step was too large (try a smaller η)."),)),
+        Paragraph((_change_in_words(d.cost, change),)),
+        Paragraph((_biases_in_words(e),)),
     ]
     return Section("Step 7 — the cost after one step", blocks, "update", "after")
+
+
+def _change_in_words(cost: float, change: float) -> str:
+    """How the cost moved, in words (a relative change only where the cost before is not 0)."""
+    if change == 0:
+        return ("The cost did not change" + (": it is already 0, so every gradient is 0 and the step moves nothing."
+                                             if cost == 0 else "."))
+    relative = f" ({abs(change) / cost:.2%})" if cost > 0 else ""
+    if change < 0:
+        return f"The cost falls by {fmt(abs(change))}{relative}. One step is small; training repeats it many times."
+    return f"The cost rises by {fmt(abs(change))}{relative}: the step was too large (try a smaller η)."
+
+
+def _biases_in_words(e: Explanation) -> str:
+    """What happened to the biases, and the cost after the step had they been treated the other way."""
+    other = fmt(e.cost_after_if(not e.fixed_biases))
+    if not e.fixed_biases:
+        return (f"chainrule updates the biases as well as the weights (b ← b − η ∂C/∂b). With the biases kept "
+                f"fixed, as some step-by-step articles do, the cost after the step would be {other} "
+                "(chainrule explain --fixed-biases).")
+    text = (f"The biases were kept fixed (--fixed-biases), as some step-by-step articles do; updating them too, as "
+            f"chainrule does by default, gives {other}.")
+    if e.L >= 2:
+        text += (" An article that carries each hidden error back through the output weights after updating them "
+                 f"(instead of the weights the forward pass used) gets {e.cost_after_sequential_update():.9g}: "
+                 "that δ is not ∂C/∂z at the old weights, so it is not a gradient step.")
+    return text
+
+
+def _delta_sizes(e: Explanation) -> Section:
+    """Vanishing gradients: the size of δ^l per layer, for this network and with tanh and ReLU in its place."""
+    sizes = e.delta_sizes()
+    names = list(sizes)
+    rows = [(str(l), *(Num(sizes[name][l - 1]) for name in names)) for l in range(1, e.L + 1)]
+    ratio = {name: sizes[name][0] / sizes[name][-1] if sizes[name][-1] else float("nan") for name in names}
+    return Section("How big is δˡ in each layer? (vanishing gradients)", [
+        Paragraph((("BP2 multiplies δ by σ′(zˡ) once per layer on its way back. For the sigmoid σ′ ≤ ¼, so in a "
+                   "deep sigmoid network δ shrinks layer by layer and the first layers learn slowest. Below, "
+                   "‖δˡ‖ is the root mean square over the neurons of layer l and the examples (so layers of any "
+                   "width compare), for these weights and this example, with each hidden activation in turn:"),)),
+        Table(("layer l", *(f"‖δˡ‖, {name}" + (" (this network)" if i == 0 else "") for i, name in enumerate(names))),
+              rows),
+        Paragraph(("‖δ¹‖ / ‖δᴸ‖: " + ", ".join(f"{name} {fmt(ratio[name])}" for name in names)
+                   + ". tanh′ ≤ 1 and ReLU′ is 0 or 1, so they shrink δ less (or not at all) on the way back.",)),
+    ], "backward", "delta-sizes")
 
 
 def _code() -> Section:
@@ -401,6 +462,8 @@ def document(e: Explanation, network_svg: str = "", graph_svg: str = "", code: b
                      "notation")
     sections = [legend, _setup(e, network_svg), _forward(e), _cost(e), _bp1(e), _bp2(e), _gradients(e),
                 _update(e), _after(e)]
+    if e.L >= 3:
+        sections.append(_delta_sizes(e))
     if graph_svg:
         sections.append(_graph(graph_svg))
     if code:
