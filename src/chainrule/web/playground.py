@@ -22,7 +22,7 @@ from chainrule.optim import OPTIMIZERS, Optimizer
 
 from .. import data
 from ..autodiff import mark_modified, no_grad, tensor
-from .config import LIMITS, MAX_UPDATES_PER_REQUEST, BadInput, PlaygroundConfig
+from .config import FEATURES, LIMITS, MAX_UPDATES_PER_REQUEST, BadInput, PlaygroundConfig
 from .datasets import Split, extent, feature_matrix, make_split
 from .trace import Trace, example_cost, penalty, trace_example
 
@@ -254,6 +254,7 @@ class Playground:
         x, _, target = self.current_example()
         before = self.history.last()
         self._trace(x, target)  # the same gradients, left in .grad
+        state_before = self._optimizer_state()
         self.optimizer.step()
         self.updates += 1
         s.phase = "updated"
@@ -268,6 +269,7 @@ class Playground:
             "lr": c.lr,
             "hyperparameters": self._hyperparameters(),
             "state": self._optimizer_state(),
+            "state_before": state_before,
             "cost_before": s.trace.cost,
             "cost_after": example_cost(self.model, c.loss, x, target, c.regularization, c.regularization_rate),
             "output_after": output_after,
@@ -468,6 +470,7 @@ class Playground:
             "sizes": list(self.model.sizes),
             "L": self.L,
             "activations": [None] + [self.model.activation_name(l) for l in range(1, self.L + 1)],
+            "input_names": [FEATURES[name] for name in c.features],
             "weights": {
                 "W": [None] + [np.asarray(layer.weight.data).tolist() for layer in self.model.layers],
                 "b": [None] + [np.asarray(layer.bias.data).tolist() for layer in self.model.layers],

@@ -9,17 +9,34 @@ function mix(from, to, t) {
   return from.map((c, i) => Math.round(c + (to[i] - c) * t));
 }
 
-// The colour of `value` on a symmetric scale [−scale, scale].
-export function diverging(value, scale) {
-  if (value === null || value === undefined || !Number.isFinite(value)) return "#e5e7eb";
+// The colour of `value` on a symmetric scale [−scale, scale], as [r, g, b].
+export function divergingRgb(value, scale) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return [229, 231, 235];
   const t = Math.min(1, Math.abs(value) / (scale || 1));
-  const rgb = mix(WHITE, value >= 0 ? POSITIVE : NEGATIVE, Math.sqrt(t));
-  return `rgb(${rgb.join(",")})`;
+  return mix(WHITE, value >= 0 ? POSITIVE : NEGATIVE, Math.sqrt(t));
 }
 
-// Text on a filled circle stays readable: white on strong colours.
-export function inkOn(value, scale) {
-  return Math.abs(value) / (scale || 1) > 0.45 ? "#ffffff" : "#111827";
+export function diverging(value, scale) {
+  return `rgb(${divergingRgb(value, scale).join(",")})`;
+}
+
+// WCAG relative luminance of an [r, g, b] colour, and the contrast ratio of two luminances.
+export function luminance(rgb) {
+  const [r, g, b] = rgb.map((c) => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+export function contrast(l1, l2) {
+  return (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+}
+
+// Text on a fill: black or white, whichever contrasts more (one of the two always reaches 4.58:1).
+export function inkOnRgb(rgb) {
+  const l = luminance(rgb);
+  return contrast(l, 1) >= contrast(l, 0) ? "#ffffff" : "#000000";
 }
 
 // Classes 0, 1, 2, ...: orange, blue, then further distinct colours.

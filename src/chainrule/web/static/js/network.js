@@ -1,17 +1,16 @@
-// Draws the network as SVG: neurons in columns (layer 0 = the input), one edge per weight w^l_jk.
-// Neurons are coloured by a^l_j going forward and by δ^l_j going backward; edges by w or by ∂C/∂w.
+// Draws the network as SVG: neurons in columns (layer 0 = the input features), one edge per weight w^l_jk.
+// Neurons are coloured by a^l_j going forward and by δ^l_j going backward, or show their heat map (a^l_j over
+// the input plane); edges by w or by ∂C/∂w, negative ones dashed. The layout is computed from the drawing's
+// size in pixels: circles, fonts and labels shrink with depth and width, and a label that would not fit is
+// left out (its number is in the neuron's accessible name, the tooltip and the table).
 
-import { diverging, inkOn, maxAbs } from "./colors.js";
+import { diverging, divergingRgb, inkOnRgb, maxAbs } from "./colors.js";
 import { fmt } from "./format.js";
-import { SIGMA_NAMES, currentLayer, edgeQuantity, layerName, neuronQuantity } from "./view.js";
+import { heatmapUrl } from "./heatmap.js";
+import { SIGMA_NAMES, currentLayer, edgeQuantity, layerName, neuronName, neuronQuantity, shortLayerName } from "./view.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const WIDTH = 820;
-const HEIGHT = 400;
-const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
-const SUBSCRIPT = "₀₁₂₃₄₅₆₇₈₉";
-
-const script = (n, digits) => String(n).split("").map((d) => digits[Number(d)]).join("");
+const NAME_FONT = 11;
 
 function el(name, attributes = {}, parent = null) {
   const node = document.createElementNS(SVG_NS, name);
@@ -20,17 +19,37 @@ function el(name, attributes = {}, parent = null) {
   return node;
 }
 
-function positions(sizes) {
-  const columns = sizes.length;
-  const left = 70, right = WIDTH - 70, top = 48, bottom = HEIGHT - 24;
+const clamp = (value, lo, hi) => Math.max(lo, Math.min(hi, value));
+const textWidth = (text, font) => 0.62 * font * [...text].length;  // a safe over-estimate for these fonts
+
+// The drawing's size: its width on the page, a height from the aspect ratio (taller for wider layers).
+export function drawingSize(svg, sizes) {
+  const width = Math.max(280, Math.round(svg.clientWidth || 820));
   const widest = Math.max(...sizes);
-  const radius = Math.max(11, Math.min(24, (bottom - top) / widest / 2.6));
-  return sizes.map((n, l) => {
-    const x = columns === 1 ? WIDTH / 2 : left + ((right - left) * l) / (columns - 1);
-    const gap = Math.min((bottom - top) / n, radius * 3.4);
-    const start = (top + bottom) / 2 - (gap * (n - 1)) / 2;
-    return Array.from({ length: n }, (_, j) => ({ x, y: start + gap * j, r: radius }));
+  const height = Math.round(clamp(width * (widest > 4 ? 0.8 : 0.6), 260, 480));
+  return { width, height };
+}
+
+// Where everything goes: a column per layer, a radius and fonts from the room there is, and which labels fit.
+export function layout(sizes, width, height) {
+  const columns = sizes.length;
+  const marginX = clamp(width * 0.07, 26, 64);
+  const colGap = columns > 1 ? (width - 2 * marginX) / (columns - 1) : width;
+  const sigmaLine = colGap >= 70;
+  const titleFont = colGap >= 50 ? 12 : 10;
+  const top = (sigmaLine ? 2 * titleFont + 14 : titleFont + 12) + 4;
+  const bottom = height - 6;
+  const widest = Math.max(...sizes);
+  const r = clamp(Math.min(colGap * 0.22, ((bottom - top) / widest) * 0.34), 7, 22);
+  const valueFont = clamp(r * 0.55, 8, 12);
+  const x = (l) => (columns === 1 ? width / 2 : marginX + colGap * l);
+  const where = sizes.map((n, l) => {
+    const gap = Math.min((bottom - top - r) / n, r * 3.6);
+    const start = (top + bottom - NAME_FONT) / 2 - (gap * (n - 1)) / 2;
+    const names = gap - 2 * r >= NAME_FONT + 3;
+    return Array.from({ length: n }, (_, j) => ({ x: x(l), y: start + gap * j, r, names }));
   });
+  return { where, colGap, sigmaLine, titleFont, valueFont, r, x };
 }
 
 // A thin band around the edge from one neuron to the next: the area that answers the mouse.
@@ -39,7 +58,7 @@ function band(from, to, half) {
   const length = Math.hypot(x2 - x1, y2 - y1) || 1;
   const nx = (-(y2 - y1) / length) * half, ny = ((x2 - x1) / length) * half;
   return [[x1 + nx, y1 + ny], [x2 + nx, y2 + ny], [x2 - nx, y2 - ny], [x1 - nx, y1 - ny]]
-    .map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" ");
+    .map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" ");
 }
 
 // The scale of each kind of value among what is on show, so colours compare within one kind.
@@ -59,79 +78,113 @@ function scales(state) {
   return { a: maxAbs(shown.a), delta: maxAbs(shown.delta), w: maxAbs(shown.w), grad: maxAbs(shown.grad) };
 }
 
-function neuronLabel(kind, l, j) {
-  if (l === 0) return `x${script(j + 1, SUBSCRIPT)}`;
-  const base = kind === "delta" ? "δ" : "a";
-  return `${base}${script(l, SUPERSCRIPT)}${script(j + 1, SUBSCRIPT)}`;
-}
-
-export function drawNetwork(svg, state, handlers, selected) {
-  svg.replaceChildren();
-  svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
-  const sizes = state.sizes;
-  const where = positions(sizes);
-  const scale = scales(state);
-  const current = currentLayer(state);
-
-  const titles = el("g", {}, svg);
-  sizes.forEach((_, l) => {
-    const title = el("text", { x: where[l][0].x, y: 14, class: "layer-title" }, titles);
-    el("tspan", { x: where[l][0].x, dy: 0 }, title).textContent = `layer ${l}`;
-    const sigma = l === 0 ? "" : `, σ = ${SIGMA_NAMES[state.activations[l]]}`;
-    el("tspan", { x: where[l][0].x, dy: 14 }, title).textContent = `${layerName(state, l)}${sigma}`;
+function drawTitles(svg, state, shape, current) {
+  const titles = el("g", { class: "titles" }, svg);
+  state.sizes.forEach((_, l) => {
+    const x = shape.x(l);
+    const title = el("text", { x, y: shape.titleFont + 2, class: "layer-title", "font-size": shape.titleFont }, titles);
+    title.textContent = shape.sigmaLine ? layerName(state, l) : shortLayerName(state, l);
+    if (shape.sigmaLine && l > 0) {
+      const sigma = el("text", { x, y: 2 * shape.titleFont + 6, class: "layer-title sigma", "font-size": shape.titleFont }, titles);
+      sigma.textContent = `σ = ${SIGMA_NAMES[state.activations[l]] || state.activations[l]}`;
+    }
     if (current && current.l === l) title.classList.add(current.direction === "forward" ? "active-f" : "active-b");
   });
+}
 
-  const edges = el("g", {}, svg);
-  const hits = el("g", {}, svg);
+function drawEdges(svg, state, shape, scale, current, handlers, selected) {
+  const edges = el("g", { class: "edges" }, svg);
+  const hits = el("g", { class: "hits" }, svg);
+  const sizes = state.sizes;
   for (let l = 1; l < sizes.length; l += 1) {
     for (let j = 0; j < sizes[l]; j += 1) {
       for (let k = 0; k < sizes[l - 1]; k += 1) {
-        const from = where[l - 1][k], to = where[l][j];
+        const from = shape.where[l - 1][k], to = shape.where[l][j];
         const q = edgeQuantity(state, l, j, k);
-        const s = scale[q.kind];
-        const strength = Math.min(1, Math.abs(q.value) / s);
-        const d = `M ${from.x + from.r} ${from.y} L ${to.x - to.r} ${to.y}`;
+        const strength = Math.min(1, Math.abs(q.value) / scale[q.kind]);
+        const d = `M ${(from.x + from.r).toFixed(1)} ${from.y.toFixed(1)} L ${(to.x - to.r).toFixed(1)} ${to.y.toFixed(1)}`;
         const isSelected = selected && selected.type === "edge" && selected.l === l && selected.j === j && selected.k === k;
         if (isSelected) el("path", { d, class: "edge-halo", "stroke-width": (8 + 5 * strength).toFixed(2) }, edges);
+        const negative = q.value < 0;
         const edge = el("path", {
-          d, class: "edge", id: `edge-${l}-${j + 1}-${k + 1}`,
-          stroke: diverging(q.value, s), "stroke-width": (0.8 + 5 * strength).toFixed(2),
+          d, class: `edge ${negative ? "negative" : "positive"}`, id: `edge-${l}-${j + 1}-${k + 1}`,
+          stroke: diverging(q.value, scale[q.kind]), "stroke-width": (0.8 + 4 * strength).toFixed(2),
           opacity: (0.35 + 0.65 * strength).toFixed(2),
         }, edges);
-        if (current && current.l === l) edge.classList.add(current.direction === "forward" ? "flow-forward" : "flow-backward");
+        if (current && current.l === l && !negative) edge.classList.add(current.direction === "forward" ? "flow-forward" : "flow-backward");
         const target = { type: "edge", l, j, k };
-        if (isSelected) edge.classList.add("selected");
         const hit = el("polygon", { points: band(from, to, 5), class: "edge-hit", "data-edge": `${l}-${j + 1}-${k + 1}` }, hits);
         hit.addEventListener("mouseenter", (event) => handlers.hover(target, event));
         hit.addEventListener("mousemove", (event) => handlers.hover(target, event));
         hit.addEventListener("mouseleave", () => handlers.leave());
-        hit.addEventListener("click", () => handlers.select(target));
+        hit.addEventListener("click", (event) => handlers.select(target, event));
       }
     }
   }
+}
 
-  const neurons = el("g", {}, svg);
-  sizes.forEach((n, l) => {
+function neuronLabel(state, l, j, q) {
+  const value = q.kind ? `, ${q.kind === "delta" ? "δ" : "a"} = ${fmt(q.value, 4)}` : "";
+  return `${neuronName(state, q.kind, l, j)}: neuron ${j + 1} of the ${layerName(state, l)} layer${value}`;
+}
+
+function drawNeuron(group, state, shape, l, j, scale, showHeatmap, defs) {
+  const { x, y, r, names } = shape.where[l][j];
+  const q = neuronQuantity(state, l, j);
+  const picture = state.heatmaps && (showHeatmap || !q.kind) ? state.heatmaps.layers[l][j] : null;
+  if (picture) {
+    const clip = el("clipPath", { id: `clip-${l}-${j + 1}` }, defs);
+    el("circle", { cx: x, cy: y, r }, clip);
+    el("image", { href: heatmapUrl(picture, state.heatmaps.resolution), x: x - r, y: y - r, width: 2 * r, height: 2 * r,
+      "clip-path": `url(#clip-${l}-${j + 1})`, preserveAspectRatio: "none", class: "heat" }, group);
+    el("circle", { cx: x, cy: y, r, fill: "none", class: "ring" }, group);
+  } else {
+    const rgb = q.kind ? divergingRgb(q.value, scale[q.kind]) : [243, 244, 246];
+    el("circle", { cx: x, cy: y, r, fill: `rgb(${rgb.join(",")})` }, group);
+    const text = q.kind ? fmt(q.value, 2) : "";
+    if (text && textWidth(text, shape.valueFont) <= 2 * r - 3) {
+      const value = el("text", { x, y, class: "value", fill: inkOnRgb(rgb), "font-size": shape.valueFont.toFixed(1) }, group);
+      value.textContent = text;
+    }
+  }
+  if (names) {
+    const name = el("text", { x, y: y + r + NAME_FONT, class: "name", "font-size": NAME_FONT }, group);
+    name.textContent = neuronName(state, q.kind, l, j);
+  }
+  return q;
+}
+
+export function drawNetwork(svg, state, handlers, selected, options = {}) {
+  svg.replaceChildren();
+  const { width, height } = drawingSize(svg, state.sizes);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.style.height = `${height}px`;
+  const shape = layout(state.sizes, width, height);
+  const scale = scales(state);
+  const current = currentLayer(state);
+  const defs = el("defs", {}, svg);
+  drawTitles(svg, state, shape, current);
+  drawEdges(svg, state, shape, scale, current, handlers, selected);
+  const neurons = el("g", { class: "neurons" }, svg);
+  state.sizes.forEach((n, l) => {
     for (let j = 0; j < n; j += 1) {
-      const { x, y, r } = where[l][j];
-      const q = neuronQuantity(state, l, j);
-      const s = q.kind ? scale[q.kind] : 1;
-      const group = el("g", { class: "neuron", id: `neuron-${l}-${j + 1}`, "data-kind": q.kind || "none" }, neurons);
-      el("circle", { cx: x, cy: y, r, fill: q.kind ? diverging(q.value, s) : "#f3f4f6" }, group);
-      if (q.kind) {
-        const value = el("text", { x, y, class: "value", fill: inkOn(q.value, s), "font-size": Math.max(8, Math.min(11, r * 0.5)).toFixed(1) }, group);
-        value.textContent = fmt(q.value, 2);
-      }
-      const name = el("text", { x, y: y + r + 13, class: "name" }, group);
-      name.textContent = neuronLabel(q.kind, l, j);
+      const group = el("g", { class: "neuron", id: `neuron-${l}-${j + 1}`, tabindex: "0", role: "button" }, neurons);
+      const q = drawNeuron(group, state, shape, l, j, scale, options.heatmaps, defs);
+      group.dataset.kind = q.kind || "none";
+      group.setAttribute("aria-label", neuronLabel(state, l, j, q));
       if (current && current.l === l) group.classList.add("current", current.direction);
       if (selected && selected.type === "neuron" && selected.l === l && selected.j === j) group.classList.add("selected");
       const target = { type: "neuron", l, j };
       group.addEventListener("mouseenter", (event) => handlers.hover(target, event));
       group.addEventListener("mousemove", (event) => handlers.hover(target, event));
       group.addEventListener("mouseleave", () => handlers.leave());
-      group.addEventListener("click", () => handlers.select(target));
+      group.addEventListener("click", (event) => handlers.select(target, event));
+      group.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          handlers.select(target, event);
+        }
+      });
     }
   });
   return scale;

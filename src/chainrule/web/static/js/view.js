@@ -9,7 +9,7 @@ export const SIGMA_NAMES = {
 // {kind: "a" | "delta" | null, value} for neuron j of layer l (0-based j).
 export function neuronQuantity(state, l, j) {
   const pass = state.pass;
-  if (l === 0) return { kind: "a", value: state.example.x[j] };
+  if (l === 0) return { kind: "a", value: state.example.inputs[j] };
   if ((pass.phase === "backward" || pass.phase === "updated") && l >= pass.backward_layer) {
     return { kind: "delta", value: pass.delta[l][j] };
   }
@@ -36,4 +36,22 @@ export function layerName(state, l) {
   if (l === 0) return "input";
   if (l === state.L) return "output";
   return `hidden ${l}`;
+}
+
+// A title short enough for a narrow column: in, h1, h2, ..., out.
+export function shortLayerName(state, l) {
+  if (l === 0) return "in";
+  if (l === state.L) return "out";
+  return `h${l}`;
+}
+
+const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+const SUBSCRIPT = "₀₁₂₃₄₅₆₇₈₉";
+const script = (n, digits) => String(n).split("").map((d) => digits[Number(d)]).join("");
+
+// The plain-text name of what neuron j of layer l shows: an input feature, a^l_j or δ^l_j.
+export function neuronName(state, kind, l, j) {
+  if (l === 0) return state.input_names[j];
+  const base = kind === "delta" ? "δ" : "a";
+  return `${base}${script(l, SUPERSCRIPT)}${script(j + 1, SUBSCRIPT)}`;
 }
