@@ -18,13 +18,15 @@ from .io import load, save
 from .viz import graph as _graph  # noqa: F401 - registers the drawer behind Tensor.graph()
 
 __version__ = "0.1.0"
-__all__ = [*_engine_names, "load", "save", "__version__"]
+__all__ = [*_engine_names, "compile", "load", "save", "__version__"]
 
 _ON_FIRST_USE = ("cli", "diagnose", "explain", "interop", "io", "sweep", "train", "viz", "web", "compiler")
 
 
 def __getattr__(name: str) -> Any:
     """chainrule.explain, chainrule.train, ...: the subpackage, imported when first asked for."""
+    if name == "compile":  # chainrule.compile, the function (its code is the subpackage chainrule.compiler)
+        return importlib.import_module(".compiler", __name__).compile
     if name in _ON_FIRST_USE:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -1,0 +1,447 @@
+"""A compiled function: trace on the first call with a new signature, then replay the generated source.
+
+Each signature (shapes and dtypes of the Tensor and array arguments, the values of the other arguments,
+whether gradients are recorded) has its own traced program, kept in a small least-recently-used cache. A
+program is replayed only while its guards hold: the Python numbers the function captures are unchanged,
+every tensor it reads from outside keeps its shape, dtype and requires_grad, and an optimiser written out
+as plain SGD is still plain SGD. Otherwise the function is traced again.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+import linecache
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..autodiff.tensor import RECORDING, Tensor, mode
+from .program import BACKWARD, Const, Var
+from .tracer import TraceError, Tracer, installed, user_line
+
+_ACTIVATIONS = {"sigmoid", "tanh", "relu", "leaky_relu", "softplus", "arctan", "softmax", "exp", "sin"}
+_files = itertools.count(1)
+
+
+class CompiledFunction:
+    """`chainrule.compile(fn)`: call it as fn; `.source` is the generated code of the latest signature."""
+
+    def __init__(self, fn: Callable, max_signatures: int = 8) -> None:
+        if not callable(fn):
+            raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
+        if int(max_signatures) < 1:
+            raise ValueError(f"compile: max_signatures must be at least 1, got {max_signatures}")
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.max_signatures = int(max_signatures)
+        self.traces = 0          # how many times fn was traced (a first call, a new signature, a failed guard)
+        self._cache: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._latest: _Entry | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if mode.levels or mode.anomaly:  # inside a forward-mode sweep, or checking values: the eager call
+            return self.fn(*args, **kwargs)
+        key = _signature(args, kwargs)
+        entry = self._cache.get(key)
+        if entry is not None and entry.valid():
+            self._cache.move_to_end(key)
+            self._latest = entry
+            return entry.run(args, kwargs)
+        return self._trace(key, args, kwargs)
+
+    @property
+    def source(self) -> str:
+        """The Python source generated for the latest signature called."""
+        if self._latest is None:
+            raise RuntimeError("compile: nothing traced yet; call the compiled function once first")
+        return self._latest.source
+
+    def profile(self, *args: Any, repeat: int = 50, **kwargs: Any) -> list[tuple[float, str]]:
+        """(seconds per call, source line) for every statement of this signature's program, slowest first.
+
+        Replays the program `repeat` times with a timer around each statement (so the parameters move on
+        as they would over `repeat` calls)."""
+        self(*args, **kwargs)
+        entry = self._cache[_signature(args, kwargs)]
+        timed = entry.timed()
+        totals: dict[int, float] = {}
+        for _ in range(repeat):
+            timed(totals, *_replay_arguments(args, kwargs))
+        lines = entry.statement_lines
+        return sorted(((totals.get(i, 0.0) / repeat, line) for i, line in enumerate(lines)), reverse=True)
+
+    def __repr__(self) -> str:
+        return f"<chainrule.compile of {getattr(self.fn, '__qualname__', self.fn)!r}: {len(self._cache)} signature(s)>"
+
+    def _trace(self, key: tuple, args: tuple, kwargs: dict) -> Any:
+        tracer = Tracer()
+        call = _replay_arguments(args, kwargs)
+        for index, value in enumerate(call):
+            tracer.argument(index, value)
+        numbers = _captured_numbers(self.fn)
+        with installed(tracer):
+            result = self.fn(*args, **kwargs)
+        template, outputs = _outputs(tracer, result)
+        entry = _Entry(self.fn, tracer, template, outputs, numbers, _parameter_names(self.fn, args, kwargs))
+        self.traces += 1
+        self._cache[key] = entry
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.max_signatures:
+            self._cache.popitem(last=False)
+        self._latest = entry
+        return result
+
+
+def _replay_arguments(args: tuple, kwargs: dict) -> tuple:
+    return (*args, *(kwargs[k] for k in sorted(kwargs)))
+
+
+def _signature(args: tuple, kwargs: dict) -> tuple:
+    parts = [bool(mode.state & RECORDING)]
+    for a in _replay_arguments(args, kwargs):
+        if isinstance(a, Tensor):
+            value = a.value
+            parts.append(("tensor", value.shape, value.dtype.str, a.requires_grad))
+        elif isinstance(a, (np.ndarray, np.generic)):
+            parts.append(("array", a.shape, a.dtype.str))
+        elif isinstance(a, (bool, int, float, complex, str, type(None))):
+            parts.append((type(a), a))
+        else:
+            parts.append(("object", id(a)))
+    return (*parts, tuple(sorted(kwargs)))
+
+
+def _captured_numbers(fn: Any, depth: int = 0) -> list[tuple[Callable[[], Any], Any]]:
+    """(read it now, its value at trace time) for every Python number fn (or a function it closes over) reads
+    from a closure cell or a module global: a change means the traced constants are stale."""
+    fn = inspect.unwrap(fn) if inspect.isfunction(fn) else fn
+    code = getattr(fn, "__code__", None)
+    if code is None or depth > 3:
+        return []
+    found: list[tuple[Callable[[], Any], Any]] = []
+    for cell in fn.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(value, (int, float, complex)):
+            found.append((lambda cell=cell: cell.cell_contents, value))
+        elif inspect.isfunction(value):
+            found.extend(_captured_numbers(value, depth + 1))
+    namespace = fn.__globals__
+    for name in code.co_names:
+        value = namespace.get(name)
+        if isinstance(value, (int, float, complex)):
+            found.append((lambda name=name: namespace.get(name), value))
+    return found
+
+
+def _parameter_names(fn: Callable, args: tuple, kwargs: dict) -> list[str]:
+    try:
+        positional = [p.name for p in inspect.signature(fn).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        positional = []
+    names = [positional[i] if i < len(positional) else f"arg{i}" for i in range(len(args))]
+    return names + sorted(kwargs)
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+def _outputs(tracer: Tracer, result: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    """The result's structure with each value replaced by its position, and (kind, Var or constant) per value."""
+    outputs: list[tuple[str, Any]] = []
+
+    def walk(x: Any) -> Any:
+        if isinstance(x, (tuple, list)):
+            return type(x)(walk(v) for v in x)
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items()}
+        if isinstance(x, Tensor):
+            outputs.append(("tensor", tracer.ref(x)))
+        elif isinstance(x, (np.ndarray, np.generic)):
+            var = tracer.vars.get(id(x))
+            if var is None:
+                raise TraceError(f"compile: the function returned an array computed outside chainrule's operations "
+                                 f"(of shape {np.shape(x)}); a replay could not recompute it. Return Tensors, or "
+                                 f"compute it with chainrule's functions ({user_line()})")
+            outputs.append(("array", var))
+        else:
+            outputs.append(("constant", x))
+        return _Slot(len(outputs) - 1)
+    return walk(result), outputs
+
+
+class _Slot:
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def _rebuild(template: Any, values: list) -> Any:
+    if isinstance(template, _Slot):
+        return values[template.index]
+    if isinstance(template, (tuple, list)):
+        return type(template)(_rebuild(v, values) for v in template)
+    if isinstance(template, dict):
+        return {k: _rebuild(v, values) for k, v in template.items()}
+    return template
+
+
+# ---------------------------------------------------------------------------------------------- one signature
+class _Entry:
+    """The program of one signature: its replay function, its source and its guards."""
+
+    def __init__(self, fn: Callable, tracer: Tracer, template: Any, outputs: list, numbers: list,
+                 parameters: list[str]) -> None:
+        program = tracer.program
+        self.template = template
+        self.kinds = [kind for kind, _ in outputs]
+        self.constants = [value if kind == "constant" else None for kind, value in outputs]
+        program.outputs = []
+        for kind, ref in outputs:
+            if kind != "constant":
+                if isinstance(ref, Var):
+                    ref.escapes = True
+                    program.outputs.append(ref)
+                else:  # a constant Tensor or value: still returned fresh each call
+                    var = Var("constant", np.shape(ref.value if isinstance(ref, Const) else ref))
+                    program.outputs.append(var)
+        self.numbers = numbers
+        self.captured = [(t, t.value.shape, t.value.dtype, t.requires_grad) for t, _ in tracer.captured]
+        self.guards = list(tracer.guards)
+        program.simplify()
+        namespace, parameter_names = _name_everything(tracer, parameters)
+        where = _origin(fn)
+        header = (f"# chainrule.compile of {getattr(fn, '__qualname__', 'a function')} ({where}): one straight line "
+                  "of NumPy\n# per traced operation; each comment gives the value's shape and dtype.")
+        self.function_name = re.sub(r"\W", "_", getattr(fn, "__name__", "step")) or "step"
+        if self.function_name == "<lambda>" or not self.function_name.isidentifier():
+            self.function_name = "step"
+        self.source = program.source(self.function_name, parameter_names, header)
+        self.namespace = namespace
+        self.replay = _compiled(self.source, self.function_name, namespace)
+        self.program = program
+        self.parameter_names = parameter_names
+        self.statement_lines = [program._line(s) for s in program.statements]
+
+    def valid(self) -> bool:
+        for read, value in self.numbers:
+            now = read()
+            if type(now) is not type(value) or now != value:
+                return False
+        for t, shape, dtype, requires_grad in self.captured:
+            value = t.value
+            if value.shape != shape or value.dtype != dtype or t.requires_grad != requires_grad:
+                return False
+        return all(guard() for guard in self.guards)
+
+    def run(self, args: tuple, kwargs: dict) -> Any:
+        values = self.replay(*_replay_arguments(args, kwargs))
+        results: list = []
+        it = iter(values)
+        for kind, constant in zip(self.kinds, self.constants):
+            if kind == "constant":
+                results.append(constant)
+                continue
+            value = next(it)
+            if kind == "tensor":
+                results.append(Tensor._leaf(value))
+            else:
+                results.append(value if type(value) is np.ndarray else np.asarray(value))
+        return _rebuild(self.template, results)
+
+    def timed(self) -> Callable:
+        """The replay with a timer around every statement (for CompiledFunction.profile)."""
+        lines = self.source.splitlines()
+        out, index = [], 0
+        statement_lines = set(self.statement_lines)
+        for line in lines:
+            stripped = line.strip()
+            if stripped in statement_lines and line.startswith("    "):
+                out.append("    _t = _clock()")
+                out.append(line)
+                out.append(f"    _totals[{index}] = _totals.get({index}, 0.0) + _clock() - _t")
+                index += 1
+            else:
+                out.append(line)
+        source = "\n".join(out).replace(f"def {self.function_name}(", f"def {self.function_name}(_totals, ", 1)
+        namespace = dict(self.namespace, _clock=time.perf_counter)
+        return _compiled(source, self.function_name, namespace)
+
+
+def _origin(fn: Callable) -> str:
+    try:
+        code = inspect.unwrap(fn).__code__
+        return f"{code.co_filename}:{code.co_firstlineno}"
+    except AttributeError:
+        return "unknown file"
+
+
+def _compiled(source: str, name: str, namespace: dict) -> Callable:
+    filename = f"<chainrule.compile #{next(_files)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
+
+
+# ---------------------------------------------------------------------------------------------- names
+def _name_everything(tracer: Tracer, parameters: list[str]) -> tuple[dict, list[str]]:
+    """Give every value, constant and object of the program a name, in the notation where the network's
+    structure shows (W1, b1, z1, a1, ..., delta2, dW2) and by operation otherwise; return the namespace the
+    source runs in and the replay's parameter names."""
+    program = tracer.program
+    namespace: dict[str, Any] = {"np": np}
+    taken = {"np", "del", "return"}
+    for s in program.statements:
+        if not s.label.startswith((".", "np.")) and s.label not in ("add",):
+            namespace.setdefault(s.label, s.function)
+            taken.add(s.label)
+
+    def claim(base: str) -> str:
+        base = re.sub(r"\W", "_", base) or "v"
+        if base[0].isdigit():
+            base = "v" + base
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        return name
+
+    parameter_names = []
+    argument_vars = {index: var for var, index in tracer.arguments}
+    inputs: list[tuple[Var, str]] = []
+    for index, name in enumerate(parameters):
+        var = argument_vars.get(index)
+        label = tracer.argument_names.get(index)
+        is_tensor = index in tracer.tensor_arguments
+        parameter = claim(f"{name}_tensor" if is_tensor else name)
+        parameter_names.append(parameter)
+        if label is not None:
+            label.text = parameter
+        if var is not None:
+            var.name = claim(name) if is_tensor else parameter
+            if is_tensor:
+                inputs.append((var, f"{parameter}.value"))
+    _notation(tracer, claim)
+    for t, var in tracer.captured:
+        if not var.name:
+            var.name = claim("param" if t.requires_grad else "data")
+    for var in tracer.roots:
+        if isinstance(var, Var) and not var.name and var.shape == ():
+            var.name = claim("C")
+    counters: dict[str, int] = {}
+    for s in program.statements:
+        for var in s.outs:
+            if not var.name:
+                key = tracer.notation.get(id(var))
+                if key is not None:
+                    var.name = claim(_share_name(tracer, key))
+                    continue
+                counters[var.hint] = counters.get(var.hint, 0) + 1
+                var.name = claim(f"{var.hint}{counters[var.hint]}")
+    constant_count = 0
+    for s in program.statements:
+        for a in [*s.args, *s.kwargs.values()]:
+            for c in (a if isinstance(a, tuple) else (a,)):
+                if isinstance(c, Const) and not c.name:
+                    c.name = _object_name(tracer, c, claim)
+                    if c.name.startswith("k"):
+                        constant_count += 1
+                    namespace[c.name] = c.value
+                owner = getattr(c, "owner", None)
+                if isinstance(owner, Const) and not owner.name:
+                    owner.name = _object_name(tracer, owner, claim)
+                    namespace[owner.name] = owner.value
+    for t, var in tracer.captured:
+        const = _tensor_const(tracer, t)
+        inputs.append((var, f"{const.name}.value"))
+        namespace[const.name] = t
+    for v in program.outputs:
+        if not v.name:
+            v.name = claim("out")
+    program.inputs = inputs
+    for label in tracer.argument_names.values():
+        if not label.text:
+            label.text = "None"
+    return namespace, parameter_names
+
+
+def _notation(tracer: Tracer, claim: Callable[[str], str]) -> None:
+    """W1, b1, z1, a1, ...: the layers of the network, found as the linear operations on parameters."""
+    layer = 0
+    by_z: dict[int, int] = {}
+    captured = {id(var): t for t, var in tracer.captured}
+    for s in tracer.program.statements:
+        if s.section == BACKWARD:
+            break
+        if s.label == "linear" and len(s.args) >= 2 and isinstance(s.args[1], Var) and id(s.args[1]) in captured:
+            layer += 1
+            x, W = s.args[0], s.args[1]
+            if not W.name:
+                W.name = claim(f"W{layer}")
+            if len(s.args) > 2 and isinstance(s.args[2], Var) and not s.args[2].name:
+                s.args[2].name = claim(f"b{layer}")
+            if layer == 1 and isinstance(x, Var) and not x.name:
+                x.name = claim("a0")
+            s.outs[0].name = claim(f"z{layer}")
+            by_z[id(s.outs[0])] = layer
+        elif s.label in _ACTIVATIONS and s.args and isinstance(s.args[0], Var) and id(s.args[0]) in by_z:
+            s.outs[0].name = claim(f"a{by_z[id(s.args[0])]}")
+
+
+def _share_name(tracer: Tracer, key: str) -> str:
+    """dW1, db1, delta1, da1 or d_<name>: the name of ∂C/∂(the value with program id `key`)."""
+    target_id = int(key.split(":", 1)[1])
+    target = next((v for v in _all_vars(tracer) if id(v) == target_id), None)
+    name = target.name if target is not None and target.name else "x"
+    match = re.fullmatch(r"([a-zA-Z]+)(\d+)", name)
+    if match and match.group(1) == "z":
+        return f"delta{match.group(2)}"
+    if match and match.group(1) in ("W", "b", "a"):
+        return f"d{name}"
+    return f"d_{name}"
+
+
+def _all_vars(tracer: Tracer) -> list[Var]:
+    seen: dict[int, Var] = {}
+    for s in tracer.program.statements:
+        for v in [*s.outs, *s.reads()]:
+            seen[id(v)] = v
+    for _, v in tracer.captured:
+        seen[id(v)] = v
+    return list(seen.values())
+
+
+def _object_name(tracer: Tracer, c: Const, claim: Callable[[str], str]) -> str:
+    entry = tracer.objects.get(id(c.value))
+    if entry is not None:
+        obj, kind = entry
+        if kind == "tensor":
+            return _tensor_const(tracer, obj).name
+        existing = tracer.objects_named.get(id(obj)) if hasattr(tracer, "objects_named") else None
+        if existing:
+            return existing
+        name = claim(kind)
+        tracer.__dict__.setdefault("objects_named", {})[id(obj)] = name
+        return name
+    return claim("k")
+
+
+def _tensor_const(tracer: Tracer, t: Tensor) -> Const:
+    names = tracer.__dict__.setdefault("tensor_consts", {})
+    if id(t) not in names:
+        var = tracer.vars.get(id(t))
+        base = var.name if var is not None and var.name else "tensor"
+        const = Const(t)
+        taken = {c.name for c in names.values()}
+        name = f"{base}_param" if t.requires_grad else f"{base}_tensor"
+        while name in taken:
+            name += "_"
+        const.name = name
+        names[id(t)] = const
+    return names[id(t)]
