@@ -110,7 +110,10 @@ def test_table_and_csv_have_one_line_per_network():
     rows = cost_sweep(hidden=range(1, 3), widths=(1,), n_in=1, n_out=1)
     table = naive.format_cost_table(rows)
     assert "naive ops" in table and f"{rows[1].naive_operations:,}" in table
-    assert len(table.splitlines()) == 3
+    operations, times = table.split("\n\n")
+    assert len(operations.splitlines()) == len(times.splitlines()) == 4  # a title, a header, one row per network
+    assert "SymPy" not in operations and "derive: SymPy s" in times and "evaluate: naive s" in times
+    assert all(r.naive_evaluate_seconds is not None for r in rows)
     assert naive.cost_sweep_csv(rows).count("\n") == 3
 
 
@@ -124,7 +127,10 @@ def test_too_large_a_network_is_refused():
 def test_compare_naive_command_prints_all_three_parts_and_writes_its_files(tmp_path, capsys):
     assert main(["compare", "naive", "--hidden", "1", "1", "--widths", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "(a) The naive method" in out and "(b) Cost as the network deepens" in out and "(c) What" in out
+    assert "(a) The naive method" in out and "(b) What" in out and "(c) Cost as the network deepens" in out
+    assert out.index("(a) The naive") < out.index("(b) What") < out.index("(c) Cost")
+    assert "nan" not in out and "One depth only" in out
+    assert "derive: SymPy s" in out and "evaluate: BP s" in out
     assert "δ²₁" in out and "(BP2)" in out
     assert _png_size(tmp_path / "naive.png") == (1760, 616) and (tmp_path / "naive.csv").exists()
 

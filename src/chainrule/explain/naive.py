@@ -360,7 +360,7 @@ def check_against_backprop(network: Network | None = None, tolerance: float = 1e
     return check
 
 
-# ------------------------------------------------------------------ (b) cost as the network deepens
+# ------------------------------------------------------------------ (c) cost as the network deepens
 @dataclass
 class CostRow:
     """One network of the sweep: sizes, expression size, operations and time, naive against back-propagation."""
@@ -373,10 +373,11 @@ class CostRow:
     naive_operations: int | None  # to evaluate every ∂C/∂p as written
     shared_operations: int | None  # the same, each repeated sub-expression computed once
     backprop_operations: int
-    naive_seconds: float | None  # CPU seconds for SymPy to differentiate C once per parameter
-    backprop_seconds: float  # CPU seconds for chainrule's forward and backward pass
+    naive_seconds: float | None  # CPU seconds for SymPy to differentiate C once per parameter (deriving)
+    backprop_seconds: float  # CPU seconds for chainrule's forward and backward pass (evaluating)
     max_difference: float | None
     skipped: str = ""  # why the naive route was not run
+    naive_evaluate_seconds: float | None = None  # CPU seconds to evaluate every derived ∂C/∂p once (evaluating)
 
 
 def cost_sweep(hidden: Iterable[int] = range(1, 7), widths: Iterable[int] = (2, 3, 4), n_in: int = 2,
@@ -407,8 +408,11 @@ def cost_sweep(hidden: Iterable[int] = range(1, 7), widths: Iterable[int] = (2, 
                 row.naive_operations = operation_count(exprs)
                 row.shared_operations = shared_operation_count(exprs)
                 values, memo = c.values(), {}
+                start = time.process_time()
+                naive = {p: evaluate(d, values, memo) for p, d in derivatives.items()}
+                row.naive_evaluate_seconds = time.process_time() - start
                 backprop = _backprop_values(c, network)
-                row.max_difference = max(abs(evaluate(d, values, memo) - backprop[p]) for p, d in derivatives.items())
+                row.max_difference = max(abs(naive[p] - backprop[p]) for p in derivatives)
             rows.append(row)
             if progress:
                 progress(row)
@@ -425,22 +429,33 @@ def _time_backprop(network: Network, repeats: int = 5) -> float:
 
 
 def format_cost_table(rows: list[CostRow]) -> str:
-    """The sweep as an aligned text table."""
-    header = ("hidden", "width", "params", "size of C", "size of ∂C/∂p", "naive ops", "shared ops", "BP ops",
-              "naive/BP", "SymPy CPU s", "BP CPU s", "max |naive−BP|")
-    lines = [header]
+    """The sweep as two aligned text tables: operations (counted alike for every method), then CPU time, with the
+    time to derive (SymPy, once per network) apart from the time to evaluate every derivative once."""
+    def opt(v: object, fmt: str = "{:,}") -> str:
+        return "—" if v is None else fmt.format(v)
+
+    operations = [("hidden", "width", "params", "size of C", "size of ∂C/∂p", "naive ops", "shared ops", "BP ops",
+                   "naive/BP")]
+    times = [("hidden", "width", "params", "derive: SymPy s", "evaluate: naive s", "evaluate: BP s",
+              "max |naive−BP|")]
     for r in rows:
-        def opt(v: object, fmt: str = "{:,}") -> str:
-            return "—" if v is None else fmt.format(v)
         ratio = "—" if r.naive_operations is None else f"{r.naive_operations / r.backprop_operations:,.0f}×"
-        lines.append((str(r.hidden_layers), str(r.width), str(r.n_parameters), f"{r.cost_size:,}",
-                      opt(r.derivative_size), opt(r.naive_operations), opt(r.shared_operations),
-                      f"{r.backprop_operations:,}", ratio, opt(r.naive_seconds, "{:.3g}"),
+        network = (str(r.hidden_layers), str(r.width), str(r.n_parameters))
+        operations.append((*network, f"{r.cost_size:,}", opt(r.derivative_size), opt(r.naive_operations),
+                           opt(r.shared_operations), f"{r.backprop_operations:,}", ratio))
+        times.append((*network, opt(r.naive_seconds, "{:.3g}"), opt(r.naive_evaluate_seconds, "{:.2g}"),
                       f"{r.backprop_seconds:.2g}", opt(r.max_difference, "{:.1e}") if not r.skipped else r.skipped))
-    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    text = ["  ".join(cell.rjust(w) if i < len(header) - 1 else cell for i, (cell, w) in enumerate(zip(row, widths)))
-            for row in lines]
-    return "\n".join(text)
+    return ("Operations to evaluate every ∂C/∂p (each + − × ÷ power σ counted once, the same way for every "
+            "method):\n" + _aligned(operations) + "\n\nCPU seconds (deriving and evaluating are different "
+            "work, so they are shown apart):\n" + _aligned(times))
+
+
+def _aligned(lines: list[tuple[str, ...]]) -> str:
+    """Rows of cells right-aligned in columns (the last column left-aligned: it may hold a sentence)."""
+    widths = [max(len(row[i]) for row in lines) for i in range(len(lines[0]))]
+    last = len(widths) - 1
+    return "\n".join("  ".join(cell.rjust(w) if i < last else cell for i, (cell, w) in enumerate(zip(row, widths)))
+                     for row in lines)
 
 
 def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
@@ -453,7 +468,8 @@ def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
 
     from ..viz.plots import save_figure
 
-    styles = {"naive": ("o", "-"), "shared": ("^", "-."), "backprop": ("s", "--"), "cost": ("D", ":")}
+    styles = {"naive": ("o", "-"), "shared": ("^", "-."), "backprop": ("s", "--"), "cost": ("D", ":"),
+              "derive": ("v", (0, (1, 1)))}
     fig, axes = plt.subplots(1, 3, figsize=(16, 5.6))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     widths = sorted({r.width for r in rows})
@@ -472,10 +488,11 @@ def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
         draw(axes[1], hs, [r.naive_operations for r in done], "naive")
         draw(axes[1], hs, [r.shared_operations for r in done], "shared")
         draw(axes[1], all_hs, [r.backprop_operations for r in mine], "backprop")
-        draw(axes[2], hs, [r.naive_seconds for r in done], "naive")
+        draw(axes[2], hs, [r.naive_seconds for r in done], "derive")
+        draw(axes[2], hs, [r.naive_evaluate_seconds for r in done], "shared")
         draw(axes[2], all_hs, [r.backprop_seconds for r in mine], "backprop")
     titles = ("Expression size (nodes, written out)", "Arithmetic operations for every ∂C/∂w",
-              "CPU time to get every ∂C/∂w (seconds)")
+              "CPU seconds: derive once (SymPy), evaluate once")
     for ax, title in zip(axes, titles):
         ax.set_yscale("log")
         ax.set_xlabel("hidden layers (2 inputs, 2 outputs)")
@@ -485,7 +502,8 @@ def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
     handles = [Line2D([], [], color=colours[i % len(colours)], linewidth=3, label=f"hidden width {w}")
                for i, w in enumerate(widths)]
     meanings = {"naive": "naive: every ∂C/∂w as written (SymPy)", "shared": "naive, each repeated piece once",
-                "backprop": "back-propagation (chainrule)", "cost": "C itself, written out"}
+                "backprop": "back-propagation (chainrule)", "cost": "C itself, written out",
+                "derive": "time for SymPy to derive every ∂C/∂w"}
     handles += [Line2D([], [], color="black", marker=styles[k][0], linestyle=styles[k][1], label=text)
                 for k, text in meanings.items()]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
@@ -496,7 +514,7 @@ def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
     return path
 
 
-# ------------------------------------------------------------------ (c) what the derivatives share
+# ------------------------------------------------------------------ (b) what the derivatives share
 @dataclass
 class SharedPiece:
     """A sub-expression that sympy.cse found in several naive derivatives, and what it is in BP's terms."""
@@ -514,6 +532,7 @@ class SharedSubexpressions:
     operations_written_out: int
     operations_after_cse: int
     backprop_operations: int
+    operations_shared: int = 0  # each distinct sub-expression once, as the sweep's "shared ops" counts
 
 
 def _quantities(network: Network) -> dict[str, float]:
@@ -577,7 +596,8 @@ def shared_subexpressions(network: Network | None = None, seed: int = 1) -> Shar
         meaning[p] = _identify([evaluate(expression, known) for known in piece_values], candidates)
     after = operation_count([e for _, e in replacements] + list(reduced))
     return SharedSubexpressions(pieces, reduced_map, meaning, operation_count(derivatives.values()), after,
-                                backprop_operation_count(network.sizes))
+                                backprop_operation_count(network.sizes),
+                                shared_operation_count(derivatives.values()))
 
 
 # ------------------------------------------------------------------ the printout
@@ -609,8 +629,8 @@ def format_check(check: NaiveCheck, expression_limit: int = 900) -> str:
 
 
 def format_shared(shared: SharedSubexpressions, expression_limit: int = 90) -> str:
-    """(c): the pieces that sympy.cse finds in all the naive derivatives, named in back-propagation's terms."""
-    lines = ["(c) What the naive derivatives share. sympy.cse pulls out every sub-expression used more than once;",
+    """(b): the pieces that sympy.cse finds in all the naive derivatives, named in back-propagation's terms."""
+    lines = ["(b) What the naive derivatives share. sympy.cse pulls out every sub-expression used more than once;",
              "    each piece is named by comparing its value with back-propagation's quantities (at two networks):", ""]
     width = max(len(str(p.symbol)) for p in shared.pieces)
     texts = [_short(str(p.expression), expression_limit) for p in shared.pieces]
@@ -631,7 +651,9 @@ def format_shared(shared: SharedSubexpressions, expression_limit: int = 90) -> s
               "    multiplies the paths. Back-propagation groups those sums one layer at a time: δˡⱼ gathers every",
               "    path from neuron j of layer l to the output into one number (BP2), computed once and reused for",
               "    all the weights into neuron j (BP4) and for the layer below.",
-              (f"    Operations for all the derivatives: written out {shared.operations_written_out:,}; after cse "
+              (f"    Operations for all the derivatives: written out {shared.operations_written_out:,}; each distinct "
+               f"sub-expression once {shared.operations_shared:,}"),
+              (f"    (the table's \"shared ops\"); after cse, which also regroups sums and products, "
                f"{shared.operations_after_cse:,}; back-propagation {shared.backprop_operations:,} (forward pass "
                "included).")]
     return "\n".join(lines)
@@ -650,7 +672,7 @@ def cost_sweep_csv(rows: list[CostRow]) -> str:
 def compare_naive(out_dir: str = "runs/compare-naive", network: Network | None = None,
                   hidden: Iterable[int] = range(1, 7), widths: Iterable[int] = (2, 3, 4),
                   seconds_limit: float = 60.0, write: Callable[[str], None] = print) -> dict[str, str]:
-    """Everything `chainrule compare naive` shows: (a) equality, (c) the shared pieces, (b) the cost sweep,
+    """Everything `chainrule compare naive` shows: (a) equality, (b) the shared pieces, (c) the cost sweep,
     written as it is computed; the table (CSV) and the plot (PNG) go to out_dir. Returns the files written."""
     from pathlib import Path
 
@@ -658,11 +680,12 @@ def compare_naive(out_dir: str = "runs/compare-naive", network: Network | None =
     write(LEGEND + "\n")
     write(format_check(check_against_backprop(network)) + "\n")
     write(format_shared(shared_subexpressions(network)) + "\n")
-    write("(b) Cost as the network deepens: 2 inputs, 2 outputs, hidden layers of one width, one example.")
+    write("(c) Cost as the network deepens: 2 inputs, 2 outputs, hidden layers of one width, one example.")
     write("    size = nodes written out; ops = + − × ÷ powers σ to evaluate every ∂C/∂p (naive: each derivative as")
-    write("    written; shared: each repeated sub-expression once; BP: forward pass + BP1, BP2, BP4). SymPy CPU s:")
-    write(f"    the CPU time to differentiate C once per parameter. A network predicted to take over {seconds_limit:g} s"
-          " is skipped.")
+    write("    written; shared: each repeated sub-expression once; BP: forward pass + BP1, BP2, BP4). derive: the")
+    write("    CPU time for SymPy to differentiate C once per parameter, paid once; evaluate: the CPU time to compute")
+    write("    every ∂C/∂p once (naive: the derived expressions, each piece once; BP: chainrule's forward and")
+    write(f"    backward pass). A network predicted to take SymPy over {seconds_limit:g} s is skipped.")
 
     def progress(row: CostRow) -> None:
         state = row.skipped or f"SymPy {row.naive_seconds:.2f} s, naive/BP ops {row.naive_operations / row.backprop_operations:,.0f}×"
@@ -678,12 +701,22 @@ def compare_naive(out_dir: str = "runs/compare-naive", network: Network | None =
     plot_cost_sweep(rows, files["plot"])
     done = [r for r in rows if r.naive_operations is not None]
     if done:
-        worst = max(done, key=lambda r: r.naive_operations / r.backprop_operations)
-        write(f"\nThe naive route's work grows about {_growth(done):.1f}× per added layer; back-propagation's grows "
-              f"by a constant amount. At {worst.hidden_layers} hidden layers of {worst.width} it needs "
-              f"{worst.naive_operations / worst.backprop_operations:,.0f}× the operations.")
+        write("\n" + _summary(done))
     write(f"wrote {files['table']} and {files['plot']}")
     return files
+
+
+def _summary(done: list[CostRow]) -> str:
+    """The sweep in one or two sentences (the growth per layer only where two consecutive depths were run)."""
+    worst = max(done, key=lambda r: r.naive_operations / r.backprop_operations)
+    layers = "hidden layer" if worst.hidden_layers == 1 else "hidden layers"
+    most = (f"At {worst.hidden_layers} {layers} of {worst.width} the naive route needs "
+            f"{worst.naive_operations / worst.backprop_operations:,.0f}× back-propagation's operations.")
+    growth = _growth(done)
+    if math.isnan(growth):
+        return most + " (One depth only: give --hidden 1 3 to see how the work grows per added layer.)"
+    return (f"The naive route's work grows about {growth:.1f}× per added layer; back-propagation's grows by a "
+            f"constant amount. {most}")
 
 
 def _growth(rows: list[CostRow]) -> float:
