@@ -51,6 +51,31 @@ class History:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "epochs": self.epochs}
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the loss curve (train, and test when measured) as inline SVG, and the final values."""
+        import html
+
+        curves = [(name, values, colour) for name, values, colour in
+                  (("train", self.train_loss, "#1f77b4"), ("test", self.test_loss, "#d62728")) if values]
+        finite = [v for _, values, _ in curves for v in values if math.isfinite(v)]
+        if not finite:
+            return f"<p>History: {self.epochs} epochs, no finite loss recorded ({html.escape(self.stopped_reason)})</p>"
+        low, high = min(finite), max(finite)
+        width, height, span = 480, 200, (high - low) or 1.0
+        lines = []
+        for name, values, colour in curves:
+            points = " ".join(f"{20 + 450 * k / max(len(values) - 1, 1):.1f},{10 + 170 * (high - v) / span:.1f}"
+                              for k, v in enumerate(values) if math.isfinite(v))
+            lines.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.5' points='{points}'>"
+                         f"<title>{name} loss</title></polyline>")
+        final = ", ".join(f"{name} loss {values[-1]:.8g}" for name, values, _ in curves)
+        accuracy = f", train accuracy {self.train_acc[-1]:.1%}" if self.train_acc else ""
+        caption = html.escape(f"{self.epochs} epochs ({self.stopped_reason}): {final}{accuracy}")
+        return (f"<figure class='chainrule-history'><svg xmlns='http://www.w3.org/2000/svg' width='{width}' "
+                f"height='{height}' role='img' aria-label='loss per epoch'>"
+                f"<text x='20' y='198' font-size='11'>epoch 0 to {self.epochs}; loss {low:.4g} to {high:.4g}</text>"
+                f"{''.join(lines)}</svg><figcaption>{caption}</figcaption></figure>")
+
 
 def evaluate(model: Module, loss: Any, X: np.ndarray, y: np.ndarray, threshold: float | None = None) -> tuple[float, float]:
     """(C, accuracy) of the model on (X, y), computed without building a graph."""

@@ -146,6 +146,30 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: one row per layer that holds parameters (name, layer, parameter shapes, count), a total."""
+        import html
+
+        rows = []
+        for name, module in [("", self), *self._named_modules("")]:
+            own = list(module._parameters.items())
+            if own:
+                shapes = ", ".join(f"{key} {tuple(tensor.shape)}" for key, tensor in own)
+                layer = f"{type(module).__name__}({module.extra_repr()})"
+                rows.append(f"<tr><td><code>{html.escape(name or '(self)')}</code></td><td>{html.escape(layer)}</td>"
+                            f"<td>{html.escape(shapes)}</td>"
+                            f"<td style='text-align:right'>{sum(t.size for _, t in own):,}</td></tr>")
+        title = html.escape(f"{type(self).__name__}({self.extra_repr()})")
+        return (f"<table class='chainrule-module'><caption>{title}</caption><thead><tr><th>name</th><th>layer</th>"
+                f"<th>parameters</th><th>values</th></tr></thead><tbody>{''.join(rows)}</tbody><tfoot><tr>"
+                f"<th colspan='3' style='text-align:left'>total</th><th style='text-align:right'>"
+                f"{self.num_parameters():,}</th></tr></tfoot></table>")
+
+    def _named_modules(self, prefix: str) -> Iterator[tuple[str, Module]]:
+        for name, child in self.named_children():
+            yield f"{prefix}{name}", child
+            yield from child._named_modules(f"{prefix}{name}.")
+
     def __repr__(self) -> str:
         children = list(self.named_children())
         if not children:
