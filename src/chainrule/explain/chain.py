@@ -584,7 +584,7 @@ LOCAL_RULES = {  # what each kind of gate does to the adjoint arriving from abov
     "sub": "subtract: passes v̄ to the first input and −v̄ to the second",
     "mul": "multiply: gives each input v̄ times the OTHER input (the inputs swap)",
     "div": "divide a/b: gives a v̄/b and b −v̄·a/b²",
-    "pow": "power a^b: gives a v̄·b·a^(b−1) and b v̄·ln(a)·a^b",
+    "pow": "power a^b: gives a v̄·b·a^(b−1) (and b, where it is a variable, v̄·ln(a)·a^b)",
     "neg": "negate: gives its input −v̄",
 }
 
