@@ -171,7 +171,8 @@ def test_large_networks_are_refused():
 @pytest.mark.parametrize("change, message", [
     ({"W": [[[0.1, 0.2]], [[0.3, 0.4]]]}, r"W\[2\] has shape"),
     ({"oops": 1}, "unknown key"),
-    ({"activation": None}, "unknown activation"),
+    ({"activation": None}, "activation must be text"),
+    ({"activation": "cubic"}, "unknown activation"),
     ({"b": [[0.0]]}, "one vector per layer"),
 ])
 def test_bad_specs_are_refused(change, message):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -512,6 +513,10 @@ def _float64_twin(model: Any) -> Any:
             raise ValueError(f"explain: layer {l} has no bias; explain needs z = W a + b in every layer")
     twin = MLP(list(model.sizes), activation=model.activation, output_activation=model.output_activation,
                dtype=np.float64, rng=0)
+    for l, source in enumerate(model.layers, start=1):
+        for name, values in (("weights", source.weight.data), ("biases", source.bias.data)):
+            if np.iscomplexobj(values) or not np.issubdtype(np.asarray(values).dtype, np.number):
+                raise ValueError(f"explain: the {name} of layer {l} are {np.asarray(values).dtype}, not real numbers")
     for source, target in zip(model.layers, twin.layers):
         target.weight.data[...] = np.asarray(source.weight.data, dtype=np.float64)
         target.bias.data[...] = np.asarray(source.bias.data, dtype=np.float64)
@@ -606,6 +611,55 @@ class Problem:
 
 
 SPEC_KEYS = {"title", "sizes", "activation", "output_activation", "W", "b", "seed", "x", "t", "loss", "lr"}
+MAX_SPEC_BYTES = 1_000_000  # a spec is a small network and an example or two; larger files are refused unread
+MAX_TITLE = 200  # characters
+
+
+def check_sizes(sizes: Any, where: str = "explain") -> list[int]:
+    """Layer widths as ints, refused (before anything is built) unless the network is small enough to explain."""
+    if (not isinstance(sizes, (list, tuple)) or len(sizes) < 2
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in sizes)):
+        raise ValueError(f"{where}: sizes must be a list of at least two whole numbers, e.g. [2, 3, 1]; got {sizes!r}"[:300])
+    if min(sizes) < 1:
+        raise ValueError(f"{where}: every layer width must be a positive integer, got {list(sizes)}")
+    parameters = sum(int(n_in) * int(n_out) + int(n_out) for n_in, n_out in itertools.pairwise(sizes))
+    if parameters > MAX_PARAMETERS:
+        raise ValueError(f"{where}: the network has {parameters:,} parameters; explanations are for small networks "
+                         f"(at most {MAX_PARAMETERS}), e.g. sizes 2 3 1")
+    return [int(n) for n in sizes]
+
+
+def _numbers(value: Any, what: str, depth: int) -> None:
+    """Refuse anything but a number or lists of numbers nested at most `depth` deep (no text, true/false, objects)."""
+    level: list = [value]
+    for _ in range(depth + 1):
+        if any(isinstance(v, bool) or not isinstance(v, (int, float, list)) for v in level):
+            bad = next(v for v in level if isinstance(v, bool) or not isinstance(v, (int, float, list)))
+            raise ValueError(f"{what} must be numbers, found {type(bad).__name__} {str(bad)[:40]!r}")
+        level = [item for v in level if isinstance(v, list) for item in v]
+        if not level:
+            return
+    raise ValueError(f"{what} is nested too deeply: lists of numbers at most {depth} levels deep")
+
+
+def _spec_field(spec: dict, key: str, kind: type | tuple, where: str, default: Any = None) -> Any:
+    """spec[key] if it has the right JSON type (default if absent): one clear error otherwise."""
+    if key not in spec:
+        return default
+    value = spec[key]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ValueError(f"{where}: {key} must be {_type_words(kind)}, got {value!r}")
+    if not isinstance(value, kind):
+        raise ValueError(f"{where}: {key} must be {_type_words(kind)}, got {type(value).__name__} "
+                         f"{str(value)[:40]!r}")
+    return value
+
+
+def _type_words(kind: type | tuple) -> str:
+    if kind == (int, float):
+        return "a number"
+    names = {str: "text", int: "a whole number", float: "a number", list: "a list"}
+    return " or ".join(names.get(k, k.__name__) for k in (kind if isinstance(kind, tuple) else (kind,)))
 
 
 def _matrix(value: Any, what: str, shape: tuple) -> np.ndarray:
@@ -633,10 +687,12 @@ def problem_from_spec(spec: dict, where: str = "spec") -> Problem:
         raise TypeError(f"{where}: expected a JSON object")
     unknown = sorted(set(spec) - SPEC_KEYS)
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(SPEC_KEYS))}")
+        raise ValueError(f"{where}: unknown key(s) {', '.join(map(str, unknown))[:200]}; known: "
+                         f"{', '.join(sorted(SPEC_KEYS))}")
     missing = [key for key in ("activation", "output_activation") if key not in spec]
     if missing:
         raise ValueError(f"{where}: give {' and '.join(missing)} (e.g. \"sigmoid\"; \"identity\" for none)")
+    _check_spec_fields(spec, where)
     if "W" in spec:
         if not isinstance(spec["W"], list) or not spec["W"]:
             raise ValueError(f"{where}: W must be a list with one matrix (out, in) per layer")
@@ -650,6 +706,7 @@ def problem_from_spec(spec: dict, where: str = "spec") -> Problem:
         sizes = spec["sizes"]
     else:
         raise ValueError(f"{where}: give W (and b) for every layer, or sizes and seed")
+    sizes = check_sizes(sizes, where)  # before the network is built
     for key in ("activation", "output_activation"):
         if spec[key] not in ACTIVATIONS:
             raise ValueError(f"{where}: unknown {key} {spec[key]!r}; choose one of {', '.join(ACTIVATIONS)}")
@@ -662,11 +719,30 @@ def problem_from_spec(spec: dict, where: str = "spec") -> Problem:
         for l, layer in enumerate(model.layers, start=1):
             layer.weight.data[...] = _matrix(spec["W"][l - 1], f"{where}: W[{l}]", layer.weight.shape)
             layer.bias.data[...] = _matrix(biases[l - 1], f"{where}: b[{l}]", layer.bias.shape)
+    return Problem(model, spec["x"], spec["t"], spec.get("loss", "half_sum"), spec.get("lr", 0.5),
+                   str(spec.get("title", "")))
+
+
+def _check_spec_fields(spec: dict, where: str) -> None:
+    """Every field's JSON type and range, before anything is built from it (one clear error for each)."""
+    for key in ("activation", "output_activation"):
+        _spec_field(spec, key, str, where)
+    title = _spec_field(spec, "title", str, where, "")
+    if len(title) > MAX_TITLE:
+        raise ValueError(f"{where}: the title has {len(title)} characters; at most {MAX_TITLE}")
+    _spec_field(spec, "loss", str, where)
+    lr = _spec_field(spec, "lr", (int, float), where)
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"{where}: lr must be a positive number, got {lr!r}")
+    seed = _spec_field(spec, "seed", int, where)
+    if seed is not None and not 0 <= seed < 2 ** 63:
+        raise ValueError(f"{where}: seed must be a whole number from 0 to 2**63 − 1, got {seed}")
+    for key, depth in (("W", 3), ("b", 2), ("x", 2), ("t", 2)):
+        if key in spec:
+            _numbers(spec[key], f"{where}: {key}", depth)
     for key in ("x", "t"):
         if key not in spec:
             raise ValueError(f"{where}: give {key} (one example as a list, or a batch as a list of lists)")
-    return Problem(model, spec["x"], spec["t"], spec.get("loss", "half_sum"), spec.get("lr", 0.5),
-                   str(spec.get("title", "")))
 
 
 def _is_rectangular(value: Any) -> bool:
@@ -681,12 +757,21 @@ def load_spec(path: str | Path) -> Problem:
     """Read a JSON spec file: sizes, activation, output_activation, W, b (or seed), x, t, loss, lr."""
     path = Path(path)
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise ValueError(f"{path}: {path.stat().st_size:,} bytes; a spec is at most {MAX_SPEC_BYTES:,} bytes")
+        spec = json.loads(path.read_text(encoding="utf-8"), parse_constant=partial(_refuse_constant, path))
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
+    except RecursionError:
+        raise ValueError(f"{path}: the JSON is nested too deeply to be a spec") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: not a readable JSON spec ({error})") from None
     return problem_from_spec(spec, str(path))
+
+
+def _refuse_constant(path: Path, name: str) -> float:
+    """json's hook for NaN, Infinity and -Infinity, which are not JSON numbers: refused with their name."""
+    raise ValueError(f"{path}: {name} is not a JSON number; write a finite number")
 
 
 def load_problem(path: str | Path) -> Problem:
@@ -705,6 +790,7 @@ def random_problem(sizes: list, seed: int = 0, activation: str = "sigmoid", outp
     """An MLP initialised from `seed`, with one example drawn from the same seed: x ~ U(−1, 1), t a class or
     U(0, 1) targets (the output activation defaults to identity for ce and sigmoid otherwise)."""
     from chainrule.nn import MLP
+    sizes = check_sizes(list(sizes))  # before the network is built
     if output_activation is None:
         output_activation = "identity" if loss == "ce" else "sigmoid"
     rng = np.random.default_rng(seed)

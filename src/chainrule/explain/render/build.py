@@ -26,6 +26,7 @@ from .document import (
     factor,
     fmt,
     num,
+    printable,
 )
 
 MAX_TERMS = 4  # longer sums are shown by their value only
@@ -453,7 +454,7 @@ def _graph(graph_svg: str) -> Section:
 def document(e: Explanation, network_svg: str = "", graph_svg: str = "", code: bool = True) -> Document:
     """The whole explanation as a Document (pictures are passed in as SVG text; empty means none)."""
     sizes = "-".join(str(n) for n in e.sizes)
-    title = e.title or f"Back-propagation, step by step: a {sizes} network"
+    title = printable(e.title) or f"Back-propagation, step by step: a {sizes} network"
     examples = "one example" if e.N == 1 else f"a batch of {e.N} examples"
     subtitle = (f"{sizes} network, {', '.join(dict.fromkeys(e.activations[1:]))}; cost: {e.cost.title}; "
                 f"{examples}; learning rate η = {fmt(e.lr)}")

@@ -29,14 +29,18 @@ TEXT_SYMBOLS = {
     "✓": "\\ensuremath{\\checkmark}", "≈": "\\ensuremath{\\approx}", "×": "\\ensuremath{\\times}",
     "·": "\\ensuremath{\\cdot}", "η": "\\ensuremath{\\eta}", "σ": "\\ensuremath{\\sigma}",
     "δ": "\\ensuremath{\\delta}", "ε": "\\ensuremath{\\varepsilon}", "∂": "\\ensuremath{\\partial}",
-    "′": "\\ensuremath{'}", "ᴸ": "\\ensuremath{^L}",
+    "′": "\\ensuremath{'}", "ᴸ": "\\ensuremath{^L}", "ˡ": "\\ensuremath{^l}", "¹": "\\ensuremath{^1}",
+    "²": "\\ensuremath{^2}", "³": "\\ensuremath{^3}", "‖": "\\ensuremath{\\|}", "Σ": "\\ensuremath{\\Sigma}",
+    "¼": "\\ensuremath{\\frac{1}{4}}", "≤": "\\ensuremath{\\le}", "∞": "\\ensuremath{\\infty}",
+    "⊙": "\\ensuremath{\\odot}", "ᵀ": "\\ensuremath{^T}",
 }
 CODE_SYMBOLS = {"−": "-", "←": "<-", "→": "->", "σ": "sigma", "δ": "delta", "η": "eta", "∂": "d", "ε": "eps",
                 "—": "--", "–": "-", "·": "*", "′": "'", "…": "...", "≈": "~"}
 
 
 def _text(text: str) -> str:
-    """Plain text escaped for LaTeX; unknown non-ASCII characters are refused rather than left to break pdflatex."""
+    """Plain text escaped for LaTeX; a non-ASCII character with no LaTeX form here (it may come from a title in a
+    file) becomes "?" rather than being left to break pdflatex."""
     out = []
     for char in text:
         if char in SPECIAL:
@@ -46,7 +50,7 @@ def _text(text: str) -> str:
         elif ord(char) < 128:
             out.append(char)
         else:
-            raise ValueError(f"LaTeX renderer: no ASCII form for the character {char!r} in {text!r}")
+            out.append("?")
     return "".join(out)
 
 

@@ -4,6 +4,8 @@ Pictures are not embedded (a note points to the HTML version); everything else i
 """
 from __future__ import annotations
 
+import re
+
 from .document import (
     Callout,
     Code,
@@ -69,9 +71,18 @@ def _blocks(blocks: list, quote: bool = False) -> list[str]:
     return lines
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|$&~])")
+
+
+def escape_markdown(text: str) -> str:
+    """Plain text that Markdown shows as written: every character that could start markup, HTML (<script>),
+    an entity (&) or mathematics ($) is backslash-escaped, as CommonMark allows for any ASCII punctuation."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def render_markdown(document: Document) -> str:
-    """The document as Markdown text."""
-    lines = [f"# {document.title}", "", f"*{document.subtitle}*", ""]
+    """The document as Markdown text (the title, which may come from a file, escaped)."""
+    lines = [f"# {escape_markdown(document.title)}", "", f"*{document.subtitle}*", ""]
     for section in document.sections:
         lines += [f"## {section.title}", ""]
         lines += _blocks(section.blocks)
