@@ -78,6 +78,7 @@ class Statement:
     effect: bool = False
     returns_pair: bool = False  # the function returns (y, residual): outs holds both
     in_place: bool = False      # written as np.ufunc(a, b, out=a)
+    expression: Any = ""        # the rule written out (inline.py), used instead of a call when set
 
     def reads(self) -> list:
         found = []
@@ -103,9 +104,46 @@ class Program:
 
     # ------------------------------------------------------------------ simplification
     def simplify(self) -> None:
-        """Drop dead statements, then write into dead operands in place where safe."""
+        """Compute each value once, drop dead statements, then write into dead operands in place where safe."""
+        self._share_common()
         self._drop_dead()
         self._write_in_place()
+
+    def _share_common(self) -> None:
+        """Two statements calling the same function on the same operands compute the same value (every
+        non-effect statement is a pure function of its operands): the second reads the first's result. A side
+        effect (an optimiser writing the weights) may change what an operand holds, so nothing is shared
+        across one."""
+        seen: dict[tuple, Var] = {}
+        same: dict[int, Var] = {}
+
+        def key_of(a: Any) -> Any:
+            if isinstance(a, Var):
+                return ("var", id(same.get(id(a), a)))
+            if isinstance(a, Const):
+                return ("const", id(a.value))
+            if isinstance(a, tuple):
+                return tuple(key_of(x) for x in a)
+            return ("literal", type(a), repr(a))
+
+        kept = []
+        for s in self.statements:
+            s.args = [_resolve(a, same) for a in s.args]
+            s.kwargs = {k: _resolve(v, same) for k, v in s.kwargs.items()}
+            if s.effect:
+                seen.clear()
+                kept.append(s)
+                continue
+            key = (id(s.function), tuple(key_of(a) for a in s.args),
+                   tuple((k, key_of(v)) for k, v in sorted(s.kwargs.items())))
+            if key in seen and len(s.outs) == 1 and s.outs[0] not in self.outputs and not s.outs[0].escapes:
+                same[id(s.outs[0])] = seen[key]
+                continue
+            if len(s.outs) == 1:
+                seen[key] = s.outs[0]
+            kept.append(s)
+        self.statements = kept
+        self.outputs = [_resolve(v, same) for v in self.outputs]
 
     def _drop_dead(self) -> None:
         live = {id(v) for v in self.outputs}
@@ -183,6 +221,14 @@ class Program:
         return f"{text}  # {note}" if note else text
 
 
+def _resolve(a: Any, same: dict) -> Any:
+    if isinstance(a, Var):
+        return same.get(id(a), a)
+    if isinstance(a, tuple):
+        return tuple(_resolve(x, same) for x in a)
+    return a
+
+
 def _describe(v: Var) -> str:
     if v.shape is None:
         return ""
@@ -208,6 +254,8 @@ def _text(a: Any) -> str:
 
 
 def _expression(s: Statement) -> str:
+    if s.expression:
+        return str(s.expression)
     args = [_text(a) for a in s.args]
     kwargs = [f"{k}={_text(v)}" for k, v in s.kwargs.items()]
     if s.function in INFIX and not s.kwargs and len(args) == 2:

@@ -29,6 +29,11 @@ def as_seed(gradient: Any, dtype: Any) -> np.ndarray:
     return np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=dtype)
 
 
+def new_leaf(g: np.ndarray) -> Tensor:
+    """A new leaf Tensor holding g: a gradient handed to a tensor whose .grad was None."""
+    return Tensor._leaf(g)
+
+
 def deliver(leaf: Tensor, g: Any, copy: bool) -> None:
     """leaf.grad += g, by the engine's own delivery (a new leaf, or added into the existing gradient)."""
     if copy:

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff.tensor import Tensor, mode
+from ..autodiff.tensor import Tensor, mark_modified, mode
 from ..nn.module import Module
-from ..optim import SGD, Optimizer, descend_
+from ..optim import BLAS_MIN_SIZE, SGD, Optimizer, descend_
 from . import runtime
 from .program import BACKWARD, FORWARD, UPDATE, Attribute, Const, Name, Program, Statement, Var
 
@@ -88,6 +88,7 @@ class Tracer:
         self.arguments: list[tuple[Var, int]] = []
         self.argument_names: dict[int, Name] = {}
         self.tensor_arguments: set[int] = set()
+        self.cleared: set[int] = set()  # tensors whose .grad a zero_grad() in the step set to None
         self.objects: dict[int, tuple[Any, str]] = {}  # optimisers, modules and tensors the effects name
         self.section = FORWARD
         self.higher_order = 0
@@ -396,7 +397,17 @@ class Tracer:
         if isinstance(g_ref, Var):
             g_ref.escapes = True
         target = self.tensor_name(leaf)
+        fresh = (leaf.grad is None and id(leaf) in self.cleared and type(g) is np.ndarray and g.base is None
+                 and not copy)
         runtime.deliver(leaf, g, copy)
+        if fresh:  # zero_grad() ran earlier in this same program, so at every replay too: a new leaf
+            self.effect(runtime.new_leaf, [target, g_ref], "new_leaf", note=_Later(self, "{0}.grad = ∂C/∂{0}", leaf))
+            statement = self.program.statements[-1]
+            statement.expression = Written("{0}.grad = new_leaf({1})", target, g_ref)
+            if isinstance(g_ref, Var) and leaf.grad is not None:
+                self._bind(leaf.grad, g_ref)
+                self._bind(leaf.grad.value, g_ref)
+            return
         if isinstance(g_ref, Var) and leaf.grad is not None and id(leaf.grad) not in self.vars:
             self._bind(leaf.grad, g_ref)
             self._bind(leaf.grad.value, g_ref)
@@ -450,6 +461,8 @@ class Tracer:
 
         def zero_grad(owner: Any) -> None:
             original(owner)
+            params = owner.params if isinstance(owner, Optimizer) else list(owner.parameters())
+            tracer.cleared.update(id(p) for p in params)
             tracer.effect(original, [tracer.name_object(owner, owner_kind)], ".zero_grad", note="every .grad ← None")
         return zero_grad
 
@@ -473,12 +486,36 @@ class Tracer:
         grads = [(p, self.vars.get(id(p.grad))) for p in opt.params if p.grad is not None]
         if plain and all(var is not None for _, var in grads):
             self.guards.append(lambda opt=opt: type(opt) is SGD and not opt.momentum and not opt.weight_decay)
+            written = []
             for p, var in grads:
-                self.effect(descend_, [self.tensor_name(p), Attribute(name, "lr"), var], "descend_",
-                            note=_Later(self, "{0} ← {0} − η ∂C/∂{0}", p))
+                target, rate = self.tensor_name(p), Attribute(name, "lr")
+                note = _Later(self, "{0} ← {0} − η ∂C/∂{0}", p)
+                if type(p.value) is np.ndarray and 0 < p.value.ndim and p.value.size < BLAS_MIN_SIZE:
+                    self.effect(descend_, [target, rate, var], "descend_", note=note)
+                    self.program.statements[-1].expression = Written("{0} -= {1} * {2}", self.ref(p), var, rate)
+                    written.append(target)
+                else:
+                    self.effect(descend_, [target, rate, var], "descend_", note=note)
+            if written:
+                self.effect(mark_modified, written, "mark_modified", note="the weights' version counters")
             return
         doc = (type(opt).__doc__ or type(opt).__name__).strip().splitlines()[0]
         self.effect(type(opt).step, [name], ".step", note=f"{type(opt).__name__}: {doc}")
+
+
+class Written:
+    """A statement's text from a template and the program values it names, written when the source is (names
+    are given last): `Written("{0}.grad = new_leaf({1})", W1_param, dW1)`."""
+
+    def __init__(self, template: str, *refs: Any) -> None:
+        self.template, self.refs = template, list(refs)
+
+    def __str__(self) -> str:
+        from .program import _text
+        return self.template.format(*(_text(r) for r in self.refs))
+
+    def __bool__(self) -> bool:
+        return True
 
 
 def _order(root: Tensor, targets: list | None) -> tuple[list[Tensor], set[int]]:

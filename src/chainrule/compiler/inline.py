@@ -1,0 +1,128 @@
+"""Writing a one-line rule out in place: `sigmoid_vjp0(g, a2, z2)` becomes `g * a2 * (1 - a2)`.
+
+A derivative rule (or a forward) written in the rule table as a `lambda` is one expression of its parameters.
+The generated source shows that expression with the program's names put in for the parameters, so a reader
+sees the calculus itself and the replay saves a Python call per statement. A call of a primitive inside the
+expression becomes a call of its forward (what the primitive does on plain arrays). Anything else (a `def`,
+a lambda with a closure or *args, a name that would clash) stays a call of the rule by name.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from ..autodiff.tensor import Primitive
+
+_LITERAL_TYPES = (bool, int, float, str, type(None))
+
+
+def written_out(function: Callable, args: list[str], kwargs: dict[str, str],
+                namespace: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(expression, the names it needs) for function(*args, **kwargs) written out, or None if it cannot be."""
+    found = _lambda_of(function)
+    if found is None:
+        return None
+    node = found
+    code = function.__code__
+    parameters = [a.arg for a in node.args.args]
+    if node.args.vararg or node.args.kwarg or node.args.kwonlyargs or len(args) > len(parameters):
+        return None
+    defaults = dict(zip(parameters[len(parameters) - len(node.args.defaults):], function.__defaults__ or ()))
+    values: dict[str, ast.expr] = {}
+    for name, text in zip(parameters, args):
+        values[name] = ast.parse(text, mode="eval").body
+    for name in parameters[len(args):]:
+        if name in kwargs:
+            values[name] = ast.parse(kwargs[name], mode="eval").body
+        elif name in defaults and isinstance(defaults[name], _LITERAL_TYPES):
+            values[name] = ast.Constant(defaults[name])
+        else:
+            return None
+    if set(kwargs) - set(parameters):
+        return None
+    needed: dict[str, Any] = {}
+    rewriter = _Rewriter(values, function.__globals__, namespace, needed)
+    try:
+        body = rewriter.visit(_copy(node.body))
+    except _CannotInline:
+        return None
+    del code
+    return ast.unparse(body), needed
+
+
+class _CannotInline(Exception):
+    pass
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Parameters → the program's names; primitives → their forwards; other free names → bound as they are."""
+
+    def __init__(self, values: dict, globals_: dict, namespace: dict, needed: dict) -> None:
+        self.values, self.globals, self.namespace, self.needed = values, globals_, namespace, needed
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if isinstance(node.func, ast.Name) and node.func.id not in self.values:
+            target = self.globals.get(node.func.id)
+            if isinstance(target, Primitive) and not target.promotes and not target.residual:
+                name = f"{target.name}_forward"
+                self._bind(name, target.forward)
+                node.args = [self.visit(a) for a in node.args]
+                node.keywords = [self.visit(k) for k in node.keywords]
+                node.func = ast.Name(name, ast.Load())
+                return node
+        return self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.values:
+            return _copy(self.values[node.id])
+        if node.id not in self.globals:
+            raise _CannotInline(node.id)
+        self._bind(node.id, self.globals[node.id])
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        raise _CannotInline("nested lambda")
+
+    def _bind(self, name: str, value: Any) -> None:
+        present = self.namespace.get(name, self.needed.get(name, value))
+        if present is not value:
+            raise _CannotInline(name)
+        self.needed[name] = value
+
+
+def _copy(node: ast.AST) -> Any:
+    return ast.parse(ast.unparse(node), mode="eval").body
+
+
+@functools.lru_cache(maxsize=None)
+def _lambdas_of_file(path: str) -> dict[int, list[ast.Lambda]]:
+    try:
+        with open(path, encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+    except (OSError, SyntaxError):
+        return {}
+    found: dict[int, list[ast.Lambda]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Lambda):
+            found.setdefault(node.lineno, []).append(node)
+    return found
+
+
+def _lambda_of(function: Callable) -> ast.Lambda | None:
+    """The AST of `function` if it is a lambda without a closure, found by its file and line."""
+    code = getattr(function, "__code__", None)
+    if code is None or code.co_name != "<lambda>" or getattr(function, "__closure__", None):
+        return None
+    try:
+        path = inspect.getsourcefile(function)
+    except TypeError:
+        return None
+    if path is None:
+        return None
+    names = list(code.co_varnames[:code.co_argcount])
+    matches = [node for node in _lambdas_of_file(path).get(code.co_firstlineno, [])
+               if [a.arg for a in node.args.args] == names]
+    return matches[0] if len(matches) == 1 else None
