@@ -7,13 +7,14 @@ sweep, never in slots on the tensors.
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from .tensor import RECORDING, Node, Tensor, mode, ndarray
+from .tensor import RECORDING, Node, Tensor, Version, mode, ndarray
 
 RELEASED = ("backward: this graph's saved values were already released by an earlier backward(); "
             "call backward(retain_graph=True) the first time to go through the graph twice")
@@ -90,11 +91,9 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
     The reference algorithm, and the code that runs: every consumer of a tensor comes before it in the
     order, so its ḡ is complete when it is pulled.
     """
-    order = _backward_order(root, targets)                   # 1. each tensor before its inputs, root first
-    needed = {id(t) for t in order}  # ids, not tensors: a tensor the sweep has passed is not held here
-    ends = set(targets) if targets is not None else set()
+    order, needed = _backward_order(root, targets)           # 1. computed tensors, each before its inputs
     grads: dict[Tensor, Any] = {root: seed}                  # ḡ of each tensor reached so far
-    found: dict[Tensor, Any] = {}
+    anomaly = mode.anomaly
     order.reverse()  # taken from the end, so the list lets go of each tensor once it is done
     with _rules_record(create_graph):
         while order:
@@ -102,40 +101,39 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
             g = grads.pop(t, None)                           # 2. pull ḡ = ∂root/∂t, complete by now
             if g is None:
                 continue                                     # reached only through non-differentiable inputs
-            if t.node is None or t in ends:
-                found[t] = g                                 # 3. a leaf (or target): its gradient is final
-                continue
             if t.keep_grad and targets is None:
                 _deliver(t, _own(g), create_graph)           # retain_grad(): a non-leaf keeps its ḡ too
-            _add_input_shares(t, g, grads, needed, create_graph)   # 4. vjp per input; shares add up
+            _add_input_shares(t, g, grads, needed, create_graph)   # 3. vjp per input; shares add up
+            if anomaly:
+                _check_shares(t.node, grads)                 #    under detect_anomaly, each one finite
             if not retain_graph:
-                t.node.release()                             # 5. free the saved values as the sweep passes
-    return found
+                t.node.release()                             # 4. free the saved values as the sweep passes
+    return grads                                             # 5. what is left: the leaves' (targets') ḡ
 
 
-def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set, on_tensors: bool) -> None:
-    """grads[x] += ḡ · ∂t/∂x for each input x of t's node that the sweep needs, by the primitive's vjp rules:
-    on the saved arrays, or on the Tensors under create_graph (so the result is differentiable again)."""
+def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set | None, on_tensors: bool) -> None:
+    """grads[x] += ḡ · ∂t/∂x for each input x of t's node that requires grad (and, with targets, that the sweep
+    needs: its id is in `needed`), by the primitive's vjp rules: on the saved arrays, or on the Tensors under
+    create_graph (so the result is differentiable again)."""
     node = t.node
-    node.check_unmodified()                                  # the saved values must be those the forward used
+    if node.order < Version.latest_write:
+        node.check_unmodified()                              # the saved values must be those the forward used
     y, args = (t, node.inputs) if on_tensors else (t.value, node.saved)
-    params = node.params or _NONE
+    params = node.params
     for x, rule in zip(node.inputs, node.primitive.vjps):    # inputs past the rules are constants
-        if rule is not None and isinstance(x, Tensor) and id(x) in needed:
-            share = _fit(rule(g, y, *args, **params), x, node)
-            grads[x] = grads[x] + share if x in grads else share   # a value used twice gets both shares
+        if rule is None or not isinstance(x, Tensor) or not x.requires_grad:
+            continue
+        if needed is not None and id(x) not in needed:
+            continue                                         # a branch that reaches no target
+        share = rule(g, y, *args, **params) if params else rule(g, y, *args)
+        value = x.value
+        if type(share) is not type(value) or type(value) is ndarray:  # two NumPy scalars of one class agree
+            share = _fit(share, value)
+        grads[x] = grads[x] + share if x in grads else share   # a value used twice gets both shares
 
 
-_NONE: dict = {}  # the parameters of a node that has none
-
-
-def _fit(share: Any, x: Tensor, node: Node) -> Any:
-    """A vjp's result in x's shape (broadcasting undone) and dtype; under detect_anomaly, checked finite."""
-    if mode._anomaly:
-        _check_finite(node, next(i for i, v in enumerate(node.inputs) if v is x), share)
-    value = x.value
-    if type(share) is type(value) and type(value) is not ndarray:
-        return share  # two NumPy scalars of one class: same shape (), same dtype
+def _fit(share: Any, value: Any) -> Any:
+    """A vjp's result in the shape (broadcasting undone) and dtype of its input's value."""
     if share.shape != value.shape:
         share = reduce_to_shape(share, value.shape)
     if share.dtype is not value.dtype and share.dtype != value.dtype:
@@ -143,41 +141,52 @@ def _fit(share: Any, x: Tensor, node: Node) -> Any:
     return share
 
 
-def _backward_order(root: Tensor, targets: list[Tensor] | None) -> list[Tensor]:
-    """The tensors that ḡ flows through on its way from root to the leaves (or to the targets, pruning the
-    branches that reach none), newest first: a consumer is always created after its inputs, so sorting by
-    creation number puts each tensor before its inputs (and the leaves, which have none, last)."""
+def _check_shares(node: Node, grads: dict) -> None:
+    """Under detect_anomaly: raise if the ḡ of an input of node is not finite after node's shares were added
+    (earlier shares were checked when they were added, so the culprit is node's vjp)."""
+    for index, x in enumerate(node.inputs):
+        if isinstance(x, Tensor) and x in grads:
+            _check_finite(node, index, grads[x])
+
+
+def _backward_order(root: Tensor, targets: list[Tensor] | None) -> tuple[list[Tensor], set | None]:
+    """The computed tensors (those with a node) that ḡ flows through from root to the leaves, or to the targets
+    (pruning the branches that reach none), newest first: a consumer is always created after its inputs, so
+    sorting by creation number puts each tensor before its inputs. With targets, also the ids of the tensors
+    on the pruned paths (the sweep gives shares to those only); without, None (every input that requires grad
+    leads to root)."""
     ends = set(targets) if targets is not None else set()
-    order = sorted(_leading_to(root, ends), key=_creation_number, reverse=True)
+    reached, computed = _leading_to(root, ends)
+    order = sorted(computed, key=_CREATION_NUMBER, reverse=True)
     if targets is None:
-        return order
+        return order, None
     reaching = set(ends)
     for t in reversed(order):  # inputs first: t reaches a target when one of its inputs does
-        if t.node is not None and t not in ends and any(x in reaching for x in t.node.inputs
-                                                        if isinstance(x, Tensor)):
+        if any(x in reaching for x in t.node.inputs if isinstance(x, Tensor)):
             reaching.add(t)
-    return [t for t in order if t in reaching]
+    return [t for t in order if t in reaching], {id(t) for t in reaching}
 
 
-def _leading_to(root: Tensor, ends: set) -> set:
-    """Every tensor that requires grad and leads to root (root included), looking through no end."""
-    reached, stack = {root}, [root]
+_CREATION_NUMBER = operator.attrgetter("node.order")  # when a computed tensor's node was recorded
+
+
+def _leading_to(root: Tensor, ends: set) -> tuple[set, list]:
+    """Every tensor that requires grad and leads to root (root included), looking through no end; and the
+    computed ones among them (a node, not an end): the tensors whose vjps the sweep applies."""
+    reached, stack, computed = {root}, [root], []
     while stack:
         t = stack.pop()
         if t.node is None or t in ends:
             continue
-        if t.node.inputs is None:
+        computed.append(t)
+        inputs = t.node.inputs
+        if inputs is None:
             raise RuntimeError(RELEASED)
-        for x in t.node.inputs:
+        for x in inputs:
             if isinstance(x, Tensor) and x.requires_grad and x not in reached:
                 reached.add(x)
                 stack.append(x)
-    return reached
-
-
-def _creation_number(t: Tensor) -> int:
-    """When t's node was recorded (−1 for a leaf)."""
-    return -1 if t.node is None else t.node.order
+    return reached, computed
 
 
 @contextmanager

@@ -403,8 +403,10 @@ def promote_like_pytorch(a: Any, b: Any) -> tuple[Any, Any]:
     """The operands of a binary operation cast as PyTorch's result_type would: a 0-d operand (a 0-d tensor or a
     NumPy scalar) does not promote a dimensioned operand of the same or a higher category (float32 array
     times np.float64(2) stays float32); otherwise NumPy's promotion applies."""
-    if type(a) is ndarray and a.ndim and _zero_dim(b):
-        if _CATEGORY.get(b.dtype.kind, 9) <= _CATEGORY.get(a.dtype.kind, -1):
+    if type(a) is ndarray and a.ndim:
+        if type(b) is ndarray and b.ndim:
+            return a, b  # two dimensioned arrays, the usual case: NumPy's promotion is PyTorch's
+        if _zero_dim(b) and _CATEGORY.get(b.dtype.kind, 9) <= _CATEGORY.get(a.dtype.kind, -1):
             b = b.astype(a.dtype)
     elif type(b) is ndarray and b.ndim and _zero_dim(a):
         if _CATEGORY.get(a.dtype.kind, 9) <= _CATEGORY.get(b.dtype.kind, -1):
