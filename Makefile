@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # Arguments for the demo, e.g. `make demo DEMO_ARGS="--lr 2 --loss bce"`.
 DEMO_ARGS ?=
 
-.PHONY: demo test bench bench-quick lint clean fuzz
+.PHONY: demo test test-all docs notebook bench bench-quick lint clean fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,28 @@ fuzz: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs, Material, mkdocstrings, the notebook) into build/site; --strict fails on a
+# broken link or reference; then docstring coverage (interrogate, settings in pyproject.toml).
+docs: $(VENV)/.installed-dev
+	$(VENV)/bin/mkdocs build --strict
+	$(VENV)/bin/interrogate src/chainrule
+
+# Re-run docs/notebooks/why-backprop.ipynb and keep its outputs (the site shows them; the suite re-runs it).
+notebook: $(VENV)/.installed-dev
+	$(PY) -c "import nbformat, nbclient; path = 'docs/notebooks/why-backprop.ipynb'; nb = nbformat.read(path, 4); \
+	nbclient.NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': 'docs/notebooks'}}).execute(); \
+	nbformat.write(nb, path)"
+
+# Everything CI runs, nothing skipped: every extra (PyTorch included), Debian's chromium for the browser tests,
+# and the suite with the CHAINRULE_REQUIRE_* switches, so a missing piece fails instead of skipping.
+test-all: $(VENV)/bin/python
+	$(PIP) install -q -e '.[dev,compare]'
+	touch $(VENV)/.installed-dev $(VENV)/.installed-all
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests (needs root)"; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	CHAINRULE_REQUIRE_TORCH=1 CHAINRULE_REQUIRE_BROWSER=1 CHAINRULE_REQUIRE_EXTRAS=1 $(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis .mypy_cache

@@ -130,7 +130,7 @@ def to_torch(model: Module, dtype: str = "float32") -> Any:
     torch = _import_torch()
     from torch import nn
 
-    layers = []
+    layers: list[Any] = []
     for step in sequential_steps(model):
         step.torch_source()  # refuses an activation PyTorch lacks, naming it
         if step.kind == "linear":
@@ -212,7 +212,7 @@ def _as_sequential(steps: list[Step]) -> Sequential:
         elif step.kind == "leaky_relu":
             modules.append(LeakyReLU(step.slope))
         else:
-            modules.append(next(cls for cls in ACTIVATION_MODULES.values() if cls.name == step.kind)())
+            modules.append(next(cls for cls in Activation.__subclasses__() if cls.name == step.kind)())
     return Sequential(*modules)
 
 
@@ -300,7 +300,7 @@ def to_onnx(model: Module, dtype: str = "float32", opset: int | None = None) -> 
             initializers += [numpy_helper.from_array(state[name], name) for name in inputs[1:]]
             nodes.append(helper.make_node("Gemm", inputs, [output], name=f"linear{index}", transB=1))
         else:
-            attributes = {"alpha": step.slope} if step.kind == "leaky_relu" else {}
+            attributes: dict[str, Any] = {"alpha": step.slope} if step.kind == "leaky_relu" else {}
             nodes.append(helper.make_node(ONNX_OPERATORS[step.kind], [current], [output], name=f"{step.kind}{index}",
                                           **attributes))
         current = output

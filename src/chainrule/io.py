@@ -64,7 +64,7 @@ BUILDERS: dict[str, Any] = {"MLP": MLP, "Linear": Linear, **ACTIVATION_MODULES}
 
 SAFETENSORS_SUFFIX = ".safetensors"
 # safetensors' names for the number types a model file may hold (little-endian, as the format requires).
-SAFETENSORS_DTYPES = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+SAFETENSORS_DTYPES: dict[str, np.dtype] = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
 
 
 def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None = None,
@@ -84,7 +84,8 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
         return write_atomically(path, _safetensors_bytes(model, arrays, text))
     if ARCHITECTURE_KEY in arrays:
         raise ValueError(f"save: a parameter may not be called {ARCHITECTURE_KEY}")
-    return write_atomically(path, lambda file: np.savez(file, **{ARCHITECTURE_KEY: np.array(text)}, **arrays))
+    stored = {ARCHITECTURE_KEY: np.array(text), **arrays}
+    return write_atomically(path, lambda file: np.savez(file, **stored))  # type: ignore[arg-type]  # numpy's stub
 
 
 def _safetensors_bytes(model: Module, arrays: dict[str, np.ndarray], architecture: str) -> bytes:
@@ -174,7 +175,7 @@ def _read_array(archive: zipfile.ZipFile, header: _Header) -> np.ndarray:
     buffer = bytearray(header.nbytes)
     with archive.open(header.info) as member:
         member.read(header.offset)
-        if member.readinto(buffer) != header.nbytes:
+        if member.readinto(buffer) != header.nbytes:  # type: ignore[attr-defined]  # a ZipExtFile
             raise ModelFileError(f"array {header.info.filename[:-4]!r} is truncated")
     array = np.frombuffer(buffer, dtype=header.dtype)
     return array.reshape(header.shape, order="F" if header.fortran_order else "C")

@@ -45,10 +45,12 @@ class History:
         return max(len(self.train_loss) - 1, 0)
 
     def stop(self, reason: str, message: str) -> None:
+        """Record why training stopped early, and the message to show."""
         self.stopped_reason = reason
         self.messages.append(message)
 
     def to_dict(self) -> dict[str, Any]:
+        """The history as plain JSON-able data, with the number of epochs."""
         return {**asdict(self), "epochs": self.epochs}
 
     def _repr_html_(self) -> str:

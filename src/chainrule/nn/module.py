@@ -61,6 +61,7 @@ class Module:
                     yield f"{name}.{index}", module
 
     def children(self) -> Iterator[Module]:
+        """Each direct sub-module (as named_children, without the names)."""
         for _, module in self.named_children():
             yield module
 
@@ -100,6 +101,7 @@ class Module:
         return self
 
     def eval(self) -> Module:
+        """Set evaluation mode (train(False)); returns self."""
         return self.train(False)
 
     def zero_grad(self) -> None:
