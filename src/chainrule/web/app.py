@@ -229,7 +229,7 @@ class PlaygroundAPI:
         return await self.answer(request, lambda p: p.train(epochs))
 
     async def weight(self, request: Request) -> Response:
-        l, j, k, value = fields(await read_json(request), {"l": int, "j": int, "value": float}, {"k": int})
+        l, j, value, k = fields(await read_json(request), {"l": int, "j": int, "value": float}, {"k": int})
         return await self.answer(request, lambda p: p.set_weight(l, j, k, value))
 
     async def diagnose(self, request: Request) -> Response:

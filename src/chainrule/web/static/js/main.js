@@ -298,7 +298,9 @@ function updateButtons() {
   $("train").classList.toggle("running", app.training);
 }
 
+// Every render is measured (performance.measure "render"): the browser test reads how long they take.
 function render() {
+  const started = performance.now();
   const s = app.state;
   const focused = document.activeElement && document.activeElement.id;
   const scale = drawNetwork($("network"), s, handlers, app.selected, app.view);
@@ -325,6 +327,7 @@ function render() {
   if (s.notice) showError(s.notice);
   updateButtons();
   if (focused && document.activeElement !== $(focused) && $(focused)) $(focused).focus();
+  performance.measure("render", { start: started });
 }
 
 function boundaryLegend() {

@@ -114,13 +114,20 @@ function drawEdges(svg, state, shape, scale, current, handlers, selected) {
         if (current && current.l === l && !negative) edge.classList.add(current.direction === "forward" ? "flow-forward" : "flow-backward");
         const target = { type: "edge", l, j, k };
         const hit = el("polygon", { points: band(from, to, 5), class: "edge-hit", "data-edge": `${l}-${j + 1}-${k + 1}` }, hits);
-        hit.addEventListener("mouseenter", (event) => handlers.hover(target, event));
-        hit.addEventListener("mousemove", (event) => handlers.hover(target, event));
-        hit.addEventListener("mouseleave", () => handlers.leave());
+        hoverable(hit, target, handlers);
         hit.addEventListener("click", (event) => handlers.select(target, event));
       }
     }
   }
+}
+
+// A tooltip follows a mouse or a pen; a finger's tap selects instead (the numbers go to the details card),
+// so no tooltip is left over the drawing on a phone.
+function hoverable(node, target, handlers) {
+  const hover = (event) => { if (event.pointerType !== "touch") handlers.hover(target, event); };
+  node.addEventListener("pointerenter", hover);
+  node.addEventListener("pointermove", hover);
+  node.addEventListener("pointerleave", () => handlers.leave());
 }
 
 function neuronLabel(state, l, j, q) {
@@ -128,7 +135,9 @@ function neuronLabel(state, l, j, q) {
   return `${neuronName(state, q.kind, l, j)}: neuron ${j + 1} of the ${layerName(state, l)} layer${value}`;
 }
 
-function drawNeuron(group, state, shape, l, j, scale, showHeatmap, defs) {
+// The circle (or heat map) goes in the neuron's focusable group; its texts in `labels`, a layer of their own
+// hidden from screen readers (the group's accessible name says the same in full).
+function drawNeuron(group, labels, state, shape, l, j, scale, showHeatmap, defs) {
   const { x, y, r, names } = shape.where[l][j];
   const q = neuronQuantity(state, l, j);
   const picture = state.heatmaps && (showHeatmap || !q.kind) ? state.heatmaps.layers[l][j] : null;
@@ -143,12 +152,13 @@ function drawNeuron(group, state, shape, l, j, scale, showHeatmap, defs) {
     el("circle", { cx: x, cy: y, r, fill: `rgb(${rgb.join(",")})` }, group);
     const text = q.kind ? fmt(q.value, 2) : "";
     if (text && textWidth(text, shape.valueFont) <= 2 * r - 3) {
-      const value = el("text", { x, y, class: "value", fill: inkOnRgb(rgb), "font-size": shape.valueFont.toFixed(1) }, group);
+      const value = el("text", { x, y, class: "value", fill: inkOnRgb(rgb), "data-on": `rgb(${rgb.join(",")})`,
+        "font-size": shape.valueFont.toFixed(1) }, labels);
       value.textContent = text;
     }
   }
   if (names) {
-    const name = el("text", { x, y: y + r + NAME_FONT, class: "name", "font-size": NAME_FONT }, group);
+    const name = el("text", { x, y: y + r + NAME_FONT, class: "name", "font-size": NAME_FONT }, labels);
     name.textContent = neuronName(state, q.kind, l, j);
   }
   return q;
@@ -166,18 +176,17 @@ export function drawNetwork(svg, state, handlers, selected, options = {}) {
   drawTitles(svg, state, shape, current);
   drawEdges(svg, state, shape, scale, current, handlers, selected);
   const neurons = el("g", { class: "neurons" }, svg);
+  const labels = el("g", { class: "labels", "aria-hidden": "true" }, svg);
   state.sizes.forEach((n, l) => {
     for (let j = 0; j < n; j += 1) {
       const group = el("g", { class: "neuron", id: `neuron-${l}-${j + 1}`, tabindex: "0", role: "button" }, neurons);
-      const q = drawNeuron(group, state, shape, l, j, scale, options.heatmaps, defs);
+      const q = drawNeuron(group, labels, state, shape, l, j, scale, options.heatmaps, defs);
       group.dataset.kind = q.kind || "none";
       group.setAttribute("aria-label", neuronLabel(state, l, j, q));
       if (current && current.l === l) group.classList.add("current", current.direction);
       if (selected && selected.type === "neuron" && selected.l === l && selected.j === j) group.classList.add("selected");
       const target = { type: "neuron", l, j };
-      group.addEventListener("mouseenter", (event) => handlers.hover(target, event));
-      group.addEventListener("mousemove", (event) => handlers.hover(target, event));
-      group.addEventListener("mouseleave", () => handlers.leave());
+      hoverable(group, target, handlers);
       group.addEventListener("click", (event) => handlers.select(target, event));
       group.addEventListener("keydown", (event) => {
         if (event.key === "Enter" || event.key === " ") {
