@@ -154,9 +154,9 @@ class Tracer:
     def emit(self, function: Any, args: list, kwargs: dict, result: Any, label: str, hint: str,
              owned: bool = False) -> Var:
         """Record result = function(*args, **kwargs) (already computed) and return the result's Var."""
-        var = self._new_var(result, hint, owned)
-        statement = Statement([var], function, [self.ref(a) for a in args],
-                              {k: self.ref(v) for k, v in kwargs.items()}, section=self.section, label=label)
+        operands, keywords = [self.ref(a) for a in args], {k: self.ref(v) for k, v in kwargs.items()}
+        var = self._new_var(result, hint, owned)  # after the operands: a result may be an operand itself
+        statement = Statement([var], function, operands, keywords, section=self.section, label=label)
         if not owned:
             for operand in statement.reads():
                 operand.aliased = True
@@ -231,9 +231,9 @@ class Tracer:
 
         def compare(t: Tensor, other: Any) -> Any:
             result = original(t, other)
-            if not isinstance(result, np.ndarray):
+            if not isinstance(result, (np.ndarray, np.bool_)):
                 return result
-            result = result.view(_Condition)
+            result = np.asarray(result).view(_Condition)
             self.emit(ufunc, [t, other], {}, result, f"np.{ufunc.__name__}", ufunc.__name__, owned=True)
             return result
         return compare

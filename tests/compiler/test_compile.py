@@ -1,0 +1,273 @@
+"""chainrule.compile: a replay equals the eager call (values, parameters, gradients, optimiser state), the
+source reads as back-propagation, and whatever cannot be replayed faithfully is refused at trace time."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.compiler import TraceError
+from chainrule.nn.activations import ACTIVATIONS
+from chainrule.nn.functional import COSTS
+from chainrule.optim import OPTIMIZERS
+
+
+def _problem(sizes, activation, cost, optimizer, dtype, seed=0, batch=8):
+    rng = np.random.default_rng(seed)
+    spec = COSTS[cost]
+    model = nn.MLP(sizes, activation=activation, output_activation=spec.output_activation or "identity",
+                   dtype=dtype, rng=seed)
+    X = cr.tensor(rng.normal(size=(batch, sizes[0])).astype(dtype))
+    if cost == "ce":
+        t = rng.integers(0, sizes[-1], size=batch)
+    else:
+        t = rng.integers(0, 2, size=(batch, sizes[-1])).astype(dtype)
+    settings_ = dict(OPTIMIZERS[optimizer].defaults)
+    settings_["lr"] = 0.05
+    opt = OPTIMIZERS[optimizer](model.parameters(), **settings_)
+
+    def step():
+        opt.zero_grad()
+        loss = spec(model(X), t)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, step
+
+
+def _close(a, b, dtype):
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(depth=st.integers(1, 4), width=st.integers(1, 64), activation=st.sampled_from(sorted(ACTIVATIONS)),
+       cost=st.sampled_from(sorted(COSTS)), optimizer=st.sampled_from(["sgd", "momentum", "adam", "rmsprop"]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_twenty_compiled_steps_equal_twenty_eager_steps(depth, width, activation, cost, optimizer, dtype):
+    outputs = 3 if cost == "ce" else 1
+    sizes = [2] + [width] * (depth - 1) + [outputs]
+    eager_model, eager_opt, eager_step = _problem(sizes, activation, cost, optimizer, dtype)
+    model, opt, step = _problem(sizes, activation, cost, optimizer, dtype)
+    compiled = cr.compile(step)
+    eager = [eager_step().item() for _ in range(20)]
+    replayed = [compiled().item() for _ in range(20)]
+    _close(replayed, eager, dtype)
+    assert compiled.traces == 1
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        _close(p.data, q.data, dtype)
+        _close(p.grad.data, q.grad.data, dtype)
+        assert p.data.dtype == q.data.dtype
+    for key, state in eager_opt.state.items():
+        for name, value in state.items():
+            _close(np.asarray(opt.state[key][name], dtype=float), np.asarray(value, dtype=float), dtype)
+
+
+def test_the_replay_updates_the_parameters_own_arrays_in_place():
+    model, _, step = _problem([2, 3, 1], "tanh", "mse", "sgd", np.float64)
+    arrays = [p.data for p in model.parameters()]
+    before = [a.copy() for a in arrays]
+    compiled = cr.compile(step)
+    compiled()
+    compiled()
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))
+    assert all(not np.array_equal(a, b) for a, b in zip(arrays, before))
+
+
+def test_the_source_shows_forward_backward_and_update_in_the_notation():
+    _, _, step = _problem([2, 4, 1], "sigmoid", "mse", "sgd", np.float64)
+    compiled = cr.compile(step)
+    compiled()
+    source = compiled.source
+    forward, backward, update = (source.index(f"# ---- {part}") for part in ("forward", "backward", "update"))
+    assert forward < backward < update
+    for name in ("z1 = linear(a0, W1, b1)", "a1 = sigmoid(z1)", "delta2 =", "delta1 = ", "dW1 =", "db2 =",
+                 "W1 -= dW1 * optimizer.lr"):
+        assert name in source, name
+    assert "delta1 = da1 * a1 * (1 - a1)" in source  # BP2, the rule written out
+    for line in source.splitlines():
+        if " = " in line and not line.strip().startswith(("#", "del")) and ".grad" not in line:
+            assert "#" in line, line  # every value's shape and dtype
+
+
+def test_changing_the_learning_rate_takes_effect_without_a_new_trace():
+    eager_model, eager_opt, eager_step = _problem([2, 3, 1], "tanh", "mse", "sgd", np.float64)
+    model, opt, step = _problem([2, 3, 1], "tanh", "mse", "sgd", np.float64)
+    compiled = cr.compile(step)
+    for lr in (0.1, 0.5, 2.0):
+        opt.lr = eager_opt.lr = lr
+        _close(compiled().item(), eager_step().item(), np.float64)
+    assert compiled.traces == 1
+    opt.momentum = eager_opt.momentum = 0.9  # no longer plain SGD: the guard sends it back to the tracer
+    for _ in range(3):
+        _close(compiled().item(), eager_step().item(), np.float64)
+    assert compiled.traces == 2
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        _close(p.data, q.data, np.float64)
+
+
+def test_a_new_shape_traces_again_and_the_cache_is_bounded():
+    model = nn.MLP([3, 4, 1], activation="relu", rng=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, t):
+        opt.zero_grad()
+        loss = nn.functional.mse(model(x), t)
+        loss.backward()
+        opt.step()
+        return loss
+    compiled = cr.compile(step, max_signatures=2)
+    rng = np.random.default_rng(1)
+    for batch in (4, 4, 5, 6, 4):
+        compiled(rng.normal(size=(batch, 3)), rng.normal(size=(batch, 1)))
+    assert compiled.traces == 4  # 4, 5, 6, then 4 again after it was evicted
+    assert len(compiled._cache) == 2
+
+
+def test_arguments_are_inputs_not_constants():
+    model = nn.MLP([3, 4, 2], activation="tanh", rng=0)
+    eager_model = copy.deepcopy(model)
+    opts = [optim.Adam(m.parameters(), lr=0.01) for m in (model, eager_model)]
+
+    def make(m, opt):
+        def step(x, labels):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(m(x), labels)
+            loss.backward()
+            opt.step()
+            return loss, m(x)
+        return step
+    compiled, eager = cr.compile(make(model, opts[0])), make(eager_model, opts[1])
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        x, labels = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+        (loss, out), (eager_loss, eager_out) = compiled(x, labels), eager(x, labels)
+        _close(loss.item(), eager_loss.item(), np.float64)
+        _close(out.data, eager_out.data, np.float64)
+        assert isinstance(loss, cr.Tensor) and isinstance(out, cr.Tensor)
+    assert compiled.traces == 1
+
+
+def test_a_captured_number_that_changes_traces_again():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    scale = 2.0
+
+    def f():
+        return (w * scale).sum()
+    compiled = cr.compile(f)
+    assert compiled().item() == 6.0
+    scale = 3.0
+    assert compiled().item() == 9.0
+    assert compiled.traces == 2
+
+
+def test_a_compiled_step_uses_weights_loaded_afterwards():
+    model, _, step = _problem([2, 3, 1], "sigmoid", "mse", "sgd", np.float64)
+    other, _, _ = _problem([2, 3, 1], "sigmoid", "mse", "sgd", np.float64, seed=5)
+    compiled = cr.compile(step)
+    compiled()
+    model.load_state_dict(other.state_dict())
+    twin, _, twin_step = _problem([2, 3, 1], "sigmoid", "mse", "sgd", np.float64)
+    twin.load_state_dict(other.state_dict())
+    _close(compiled().item(), twin_step().item(), np.float64)
+
+
+@pytest.mark.parametrize("body, words", [
+    ("if loss.item() > 1:\n        pass", "item()"),
+    ("if loss > 1:\n        pass", "Python `if`"),
+    ("print(loss)", "print()"),
+    ("float(loss)", "float()"),
+    ("np.random.normal()", "random numbers"),
+    ("loss.retain_grad()", "retain_grad()"),
+])
+def test_what_cannot_be_replayed_is_refused_at_trace_time_naming_the_line(body, words):
+    namespace = {"cr": cr, "np": np, "w": cr.tensor([1.0, -2.0], requires_grad=True)}
+    source = (f"def step():\n    loss = (w * w).sum()\n    {body}\n    loss.backward()\n    return loss\n")
+    exec(compile(source, "user_step.py", "exec"), namespace)
+    with pytest.raises(TraceError) as error:
+        cr.compile(namespace["step"])()
+    assert words in str(error.value)
+    if "random" not in words:
+        assert "user_step.py:" in str(error.value) and "in step" in str(error.value)
+
+
+def test_no_grad_is_honoured():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    compiled = cr.compile(lambda x: (w * x).sum())
+    with cr.no_grad():
+        out = compiled(np.array([3.0, 4.0]))
+    assert out.item() == 11.0 and not out.requires_grad
+
+
+def _functions():
+    def f(x, y):
+        return (cr.sin(x) * y + cr.exp(-x * x) * cr.tanh(y)).sum() + cr.relu(x - 0.3).sum()
+    return f
+
+
+@pytest.mark.parametrize("transform", ["grad", "value_and_grad", "vjp", "jvp", "hessian"])
+def test_compiled_transforms_equal_eager_ones_at_new_points(transform):
+    f = _functions()
+    if transform == "grad":
+        fn = cr.grad(f, argnums=(0, 1))
+    elif transform == "value_and_grad":
+        fn = cr.value_and_grad(f, argnums=(0, 1))
+    elif transform == "vjp":
+        def fn(x, y):
+            return cr.vjp(lambda a: cr.sin(a) * y, x)[1](y)
+    elif transform == "jvp":
+        def fn(x, y):
+            return cr.jvp(lambda a: cr.sin(a) * cr.relu(a) * y, (x,), (y,))
+    else:
+        def fn(x, y):
+            return cr.hessian(lambda a: (cr.sin(a) * a * a).sum())(x)
+    compiled = cr.compile(fn)
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        x, y = rng.normal(size=3), rng.normal(size=3)
+        got, want = compiled(x, y), fn(x, y)
+        for a, b in zip(np.atleast_1d(np.asarray(got, dtype=object)), np.atleast_1d(np.asarray(want, dtype=object))):
+            np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-12)
+    assert compiled.traces == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_compiled_gradient_of_a_scalar_chain_keeps_its_dtype(dtype):
+    def f(x, w):
+        h = x
+        for i in range(40):
+            h = h * w if i % 4 == 0 else h + w if i % 4 == 1 else cr.relu(h) if i % 4 == 2 else h * 0.5
+        return h.sum()
+    g = cr.compile(cr.grad(f, argnums=(0, 1)))
+    for x0 in (0.3, -0.7, 0.0, np.nan):
+        x, w = np.asarray(x0, dtype), np.asarray(1.1, dtype)
+        got, want = g(x, w), cr.grad(f, argnums=(0, 1))(x, w)
+        for a, b in zip(got, want):
+            assert a.dtype == b.dtype == dtype
+            np.testing.assert_array_equal(a, b)
+
+
+def test_profile_times_every_statement():
+    _, _, step = _problem([2, 3, 1], "tanh", "mse", "sgd", np.float64)
+    compiled = cr.compile(step)
+    rows = compiled.profile(repeat=3)
+    assert len(rows) == len(compiled._latest.statement_lines)
+    assert all(seconds >= 0 for seconds, _ in rows)
+    assert any("linear" in line for _, line in rows)
+
+
+def test_a_tensor_argument_receives_its_gradient():
+    def step(w):
+        loss = (w * w * 3.0).sum()
+        loss.backward()
+        return loss
+    compiled = cr.compile(step)
+    for values in ([1.0, 2.0], [3.0, -1.0]):
+        w = cr.tensor(values, requires_grad=True)
+        compiled(w)
+        np.testing.assert_allclose(w.grad.data, 6 * np.array(values))
