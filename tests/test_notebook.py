@@ -34,6 +34,7 @@ def test_the_notebook_runs_top_to_bottom_without_an_error(tmp_path):
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert any("chainrule-module" in page for page in html) and any("chainrule-history" in page for page in html)
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2  # the cost plot and the sweep's curves
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)  # tqdm's bar
 
 
 def test_the_stored_notebook_is_valid_and_its_outputs_hold_no_error():

@@ -130,7 +130,7 @@ def _progress_bar(progress: bool | None, epochs: int):
     show = sys.stdout.isatty() if progress is None else bool(progress)
     if not show:
         return None
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # the notebook form (a widget) in Jupyter, text on a terminal
 
     return tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
 
