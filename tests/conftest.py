@@ -16,6 +16,8 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, settings
 
+pytest_plugins = ["pytester"]  # tests/test_docs.py runs a small suite to check the skip summary
+
 # Derandomized (the same examples every run, so CI is reproducible), no per-example deadline, few examples.
 settings.register_profile(
     "chainrule",
@@ -80,5 +82,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.section(f"{sum(reasons.values())} skipped tests, and why")
     for reason, count in reasons.most_common():
         terminalreporter.write_line(f"{count:5d}  {reason}")
-    terminalreporter.write_line("run them all with `make test-all`: it installs every extra (PyTorch, onnx, "
-                                "the notebook and docs tools) and Debian's chromium, as CI does (.ci/run)")
+    terminalreporter.write_line("run them with `make test-all`: it installs every extra (PyTorch, onnx, the "
+                                "notebook and docs tools) and Debian's chromium, as CI does (.ci/run)")
+    if any("pdflatex" in reason for reason in reasons):
+        terminalreporter.write_line("pdflatex comes with a TeX distribution: apt-get install texlive-latex-base")

@@ -153,3 +153,33 @@ def test_docstring_coverage_stays_at_least_where_pyproject_sets_it():
     checked = subprocess.run([sys.executable, "-m", "interrogate", "src/chainrule"], capture_output=True, text=True,
                              cwd=ROOT, timeout=300)
     assert checked.returncode == 0, checked.stdout[-2000:]
+
+
+# ---------------------------------------------------------------- what `make test` says at the end
+def test_make_test_ends_with_each_skip_reason_its_count_and_the_command_that_runs_them(pytester):
+    pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makepyfile(test_some="""
+        import pytest
+
+        def test_runs():
+            pass
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_needs_a_browser(n):
+            pytest.skip("Debian's chromium is not at /usr/bin/chromium")
+
+        def test_needs_latex():
+            pytest.skip("pdflatex is not installed")
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, skipped=3)
+    result.stdout.fnmatch_lines(["*3 skipped tests, and why*", "*2  Debian's chromium is not at /usr/bin/chromium",
+                                 "*1  pdflatex is not installed", "*make test-all*", "*texlive-latex-base*"])
+
+
+def test_a_run_without_skips_prints_no_skip_summary(pytester):
+    pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makepyfile(test_some="def test_runs():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "skipped tests, and why" not in result.stdout.str()
