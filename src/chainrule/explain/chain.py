@@ -10,6 +10,7 @@ import ast
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -94,52 +95,72 @@ def parse_expression(text: str) -> Node:
 
 
 def _convert(node: ast.AST, depth: int) -> Node:
+    """One node of Python's syntax tree as an expression Node, by the kind of syntax (anything else is refused)."""
     if depth > MAX_DEPTH:
         raise ExpressionError(f"the expression nests more than {MAX_DEPTH} operations deep")
-    if isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ExpressionError(f"{value!r} is not a real number; only numbers, variables and {ALLOWED}")
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
-            raise ExpressionError(f"the number {str(value)[:20]} is too large")
-        return Node("const", value=number)
-    if isinstance(node, ast.Name):
-        if node.id in CONSTANTS:
-            return Node("const", value=CONSTANTS[node.id])
-        if node.id in FUNCTIONS:
-            raise ExpressionError(f"'{node.id}' is a function: call it, e.g. {node.id}(x)")
-        if node.id.startswith("_"):
-            raise ExpressionError(f"variable names may not start with '_' ('{node.id}')")
-        return Node("var", name=node.id)
-    if isinstance(node, ast.BinOp):
-        if type(node.op) not in _BINARY:
-            raise ExpressionError(f"operator '{_operator_text(node.op)}' is not allowed; allowed: {ALLOWED}")
-        return _fold(Node(_BINARY[type(node.op)], (_convert(node.left, depth + 1), _convert(node.right, depth + 1))))
-    if isinstance(node, ast.UnaryOp):
-        if isinstance(node.op, ast.UAdd):
-            return _convert(node.operand, depth + 1)
-        if isinstance(node.op, ast.USub):
-            return _fold(Node("neg", (_convert(node.operand, depth + 1),)))
-        raise ExpressionError(f"operator '{_operator_text(node.op)}' is not allowed; allowed: {ALLOWED}")
-    if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name):
-            raise ExpressionError(f"only plain function names can be called ('{ast.unparse(node.func)}' is not one);"
-                                  f" allowed: {', '.join(FUNCTIONS)}")
-        name = node.func.id
-        if name not in FUNCTIONS:
-            raise ExpressionError(f"unknown function '{name}'; allowed: {', '.join(FUNCTIONS)}")
-        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-            raise ExpressionError(f"{name}() takes exactly one argument, e.g. {name}(x)")
-        return _fold(Node(name, (_convert(node.args[0], depth + 1),)))
+    convert = _CONVERTERS.get(type(node))
+    if convert is not None:
+        return convert(node, depth)
     if isinstance(node, ast.Attribute):
         raise ExpressionError(f"attribute access ('{ast.unparse(node)}') is not allowed; allowed: {ALLOWED}")
     if isinstance(node, ast.Compare):
         raise ExpressionError(f"comparisons are not allowed; allowed: {ALLOWED}")
     raise ExpressionError(f"'{ast.unparse(node)[:40]}' ({type(node).__name__}) is not allowed; allowed: {ALLOWED}")
+
+
+def _convert_constant(node: ast.Constant, depth: int) -> Node:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExpressionError(f"{value!r} is not a real number; only numbers, variables and {ALLOWED}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ExpressionError(f"the number {str(value)[:20]} is too large")
+    return Node("const", value=number)
+
+
+def _convert_name(node: ast.Name, depth: int) -> Node:
+    if node.id in CONSTANTS:
+        return Node("const", value=CONSTANTS[node.id])
+    if node.id in FUNCTIONS:
+        raise ExpressionError(f"'{node.id}' is a function: call it, e.g. {node.id}(x)")
+    if node.id.startswith("_"):
+        raise ExpressionError(f"variable names may not start with '_' ('{node.id}')")
+    return Node("var", name=node.id)
+
+
+def _convert_binary(node: ast.BinOp, depth: int) -> Node:
+    if type(node.op) not in _BINARY:
+        raise ExpressionError(f"operator '{_operator_text(node.op)}' is not allowed; allowed: {ALLOWED}")
+    return _fold(Node(_BINARY[type(node.op)], (_convert(node.left, depth + 1), _convert(node.right, depth + 1))))
+
+
+def _convert_unary(node: ast.UnaryOp, depth: int) -> Node:
+    if isinstance(node.op, ast.UAdd):
+        return _convert(node.operand, depth + 1)
+    if isinstance(node.op, ast.USub):
+        return _fold(Node("neg", (_convert(node.operand, depth + 1),)))
+    raise ExpressionError(f"operator '{_operator_text(node.op)}' is not allowed; allowed: {ALLOWED}")
+
+
+def _convert_call(node: ast.Call, depth: int) -> Node:
+    if not isinstance(node.func, ast.Name):
+        raise ExpressionError(f"only plain function names can be called ('{ast.unparse(node.func)}' is not one);"
+                              f" allowed: {', '.join(FUNCTIONS)}")
+    name = node.func.id
+    if name not in FUNCTIONS:
+        raise ExpressionError(f"unknown function '{name}'; allowed: {', '.join(FUNCTIONS)}")
+    if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+        raise ExpressionError(f"{name}() takes exactly one argument, e.g. {name}(x)")
+    return _fold(Node(name, (_convert(node.args[0], depth + 1),)))
+
+
+_CONVERTERS: dict[type, Callable[[Any, int], Node]] = {
+    ast.Constant: _convert_constant, ast.Name: _convert_name, ast.BinOp: _convert_binary,
+    ast.UnaryOp: _convert_unary, ast.Call: _convert_call,
+}
 
 
 def _operator_text(op: ast.AST) -> str:
@@ -261,6 +282,27 @@ def _names_for(variables: list[str], count: int) -> tuple[str, str]:
     return prefix, output
 
 
+def _post_order(root: Node) -> tuple[list[str], list[Node]]:
+    """(variables in order of appearance, operations with each one after its arguments, each distinct one once)."""
+    variables: list[str] = []
+    order: list[Node] = []
+    seen: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:  # iterative, so a deep expression cannot exhaust Python's stack
+        node, done = stack.pop()
+        if node.kind == "var":
+            if node.name not in variables:
+                variables.append(node.name)
+        elif node.kind != "const" and node not in seen:
+            if done:
+                seen.add(node)
+                order.append(node)
+            else:
+                stack.append((node, True))
+                stack.extend((a, False) for a in reversed(node.args))
+    return variables, order
+
+
 def elementary_steps(root: Node) -> tuple[list[str], list[Step]]:
     """(variables in order of appearance, steps in evaluation order); a repeated sub-expression is one step."""
     if root.kind == "const":
@@ -268,24 +310,7 @@ def elementary_steps(root: Node) -> tuple[list[str], list[Step]]:
     if root.kind == "var":
         raise ExpressionError(f"the expression is just the variable '{root.name}' (its derivative is 1); "
                               f"give one with at least one operation, e.g. sin({root.name})")
-    variables: list[str] = []
-    order: list[Node] = []
-    seen: set[Node] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:  # post-order, iterative
-        node, done = stack.pop()
-        if node.kind == "var":
-            if node.name not in variables:
-                variables.append(node.name)
-            continue
-        if node.kind == "const" or node in seen:
-            continue
-        if done:
-            seen.add(node)
-            order.append(node)
-            continue
-        stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args))
+    variables, order = _post_order(root)
     if len(order) > MAX_STEPS:
         raise ExpressionError(f"the expression has {len(order)} elementary steps; the limit is {MAX_STEPS}")
     prefix, output = _names_for(variables, len(order))
@@ -489,7 +514,7 @@ def _check_point(variables: list[str], at: Mapping[str, float]) -> dict[str, flo
         raise ExpressionError(f"no value given for {', '.join(missing)}; add e.g. --at {missing[0]}=0.5")
     extra = [x for x in at if x not in variables]
     if extra:
-        raise ExpressionError(f"'{extra[0]}' has a value but does not appear in the expression "
+        raise ExpressionError(f"{extra[0]!r} has a value but does not appear in the expression "
                               f"(its variables: {', '.join(variables)})")
     point = {}
     for x in variables:
@@ -633,14 +658,20 @@ def _reverse_section(e: ChainExplanation) -> list[str]:
     lines += _table(rows)
     if fan_out:
         lines += [""] + fan_out
-    kinds = [kind for kind in LOCAL_RULES if any(s.kind == kind for s in e.steps)]
-    functions = sorted({s.kind for s in e.steps if s.kind in FUNCTIONS})
-    if kinds or functions:
-        lines += ["", "Local rules used (each step hands its adjoint v̄ to its inputs):"]
-        lines += [f"  {LOCAL_RULES[kind]}" for kind in kinds]
-        if functions:
-            lines.append(f"  function f(u) ({', '.join(functions)}): gives u v̄·f′(u)")
-    return lines + [""]
+    return lines + _local_rules(e.steps) + [""]
+
+
+def _local_rules(steps: list[Step]) -> list[str]:
+    """The rule of each kind of step the expression uses, in words (add distributes, multiply swaps, ...)."""
+    kinds = [kind for kind in LOCAL_RULES if any(s.kind == kind for s in steps)]
+    functions = sorted({s.kind for s in steps if s.kind in FUNCTIONS})
+    if not (kinds or functions):
+        return []
+    lines = ["", "Local rules used (each step hands its adjoint v̄ to its inputs):"]
+    lines += [f"  {LOCAL_RULES[kind]}" for kind in kinds]
+    if functions:
+        lines.append(f"  function f(u) ({', '.join(functions)}): gives u v̄·f′(u)")
+    return lines
 
 
 def _forward_section(e: ChainExplanation, x: str) -> list[str]:

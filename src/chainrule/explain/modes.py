@@ -289,25 +289,54 @@ def _reads(node: Tensor, rng: np.random.Generator) -> list[int]:
         with ad.no_grad(), np.errstate(all="ignore"):
             return [np.asarray(rule(g, values[0], *values[1:], **params)) for _, rule in rules]
 
-    base = call([y, *raw])
-    read = []
-    for slot, value in enumerate([y, *raw]):
-        if isinstance(value, (float, np.floating)):
-            value = np.float64(value)  # a number in the formula, e.g. the 2 of x**2
-        elif not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-            continue
-        for changed in (-1.37 * value - 0.61, rng.normal(size=value.shape).astype(value.dtype)):
-            values = [y, *raw]
-            values[slot] = changed
-            try:
-                result = call(values)
-            except (ValueError, FloatingPointError):
-                read.append(slot)
-                break
-            if any(r.shape != b.shape or not np.allclose(r, b, equal_nan=True) for r, b in zip(result, base)):
-                read.append(slot)
-                break
-    return read
+    stored = [y, *raw]
+    base = call(stored)
+    return [slot for slot in range(len(stored)) if _changes_the_rules(call, base, stored, slot, rng)]
+
+
+def _changes_the_rules(call: Callable[[list], list], base: list, stored: list, slot: int,
+                       rng: np.random.Generator) -> bool:
+    """Whether replacing the value in `slot` by other numbers (twice) changes what the rules return."""
+    value = stored[slot]
+    if isinstance(value, (float, np.floating)):
+        value = np.float64(value)  # a number in the formula, e.g. the 2 of x**2
+    elif not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+        return False
+    for changed in (-1.37 * value - 0.61, rng.normal(size=value.shape).astype(value.dtype)):
+        values = list(stored)
+        values[slot] = changed
+        try:
+            result = call(values)
+        except (ValueError, FloatingPointError):
+            return True
+        if any(r.shape != b.shape or not np.allclose(r, b, equal_nan=True) for r, b in zip(result, base)):
+            return True
+    return False
+
+
+def _labels(order: list[Tensor], names: dict[int, str]) -> dict[int, str]:
+    """A name for every tensor of the graph: the parameters' own, and op#k for the k-th result of each op."""
+    labels: dict[int, str] = dict(names)
+    counts: dict[str, int] = {}
+    for t in order:
+        if t.op is not None:
+            counts[t.op.name] = counts.get(t.op.name, 0) + 1
+            labels[id(t)] = f"{t.op.name}#{counts[t.op.name]}"
+    return labels
+
+
+def _stored_slot(t: Tensor, slot: int, labels: dict[int, str], names: dict[int, str]) -> tuple:
+    """(identity, array, kind, description) of the value in `slot` of t's node (0: its output, i+1: input i)."""
+    if slot == 0:
+        return id(t), t.data, "intermediate", f"{labels[id(t)]} (its output)"
+    source = t.inputs[slot - 1]
+    array = source.data if isinstance(source, Tensor) else np.asarray(source)
+    key = id(source) if isinstance(source, Tensor) else id(t) * 31 + slot
+    if isinstance(source, Tensor) and source.op is not None:
+        return key, array, "intermediate", labels[id(source)]
+    if isinstance(source, Tensor) and source.requires_grad:
+        return key, array, "parameter", names.get(id(source), "parameter")
+    return key, array, "data", "the input data" if array.size > 1 else f"the constant {float(array):.6g}"
 
 
 def stored_for_backward(problem: Problem, seed: int = 0) -> StoredReport:
@@ -318,32 +347,15 @@ def stored_for_backward(problem: Problem, seed: int = 0) -> StoredReport:
     names = {id(p): f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i, p in enumerate(parameters)}
     root = problem.cost(*parameters)
     order = topological_order(root)
-    labels: dict[int, str] = dict(names)
-    counts: dict[str, int] = {}
-    for t in order:
-        if t.op is not None:
-            counts[t.op.name] = counts.get(t.op.name, 0) + 1
-            labels[id(t)] = f"{t.op.name}#{counts[t.op.name]}"
+    labels = _labels(order, names)
     stored: dict[int, StoredValue] = {}
     reads = []
     for t in order:
         if t.op is None or not t.requires_grad:
             continue
-        slots = _reads(t, rng)
         read_names = []
-        for slot in slots:
-            if slot == 0:
-                key, array, kind, what = id(t), t.data, "intermediate", f"{labels[id(t)]} (its output)"
-            else:
-                source = t.inputs[slot - 1]
-                array = source.data if isinstance(source, Tensor) else np.asarray(source)
-                key = id(source) if isinstance(source, Tensor) else id(t) * 31 + slot
-                if isinstance(source, Tensor) and source.op is not None:
-                    kind, what = "intermediate", labels[id(source)]
-                elif isinstance(source, Tensor) and source.requires_grad:
-                    kind, what = "parameter", names.get(id(source), "parameter")
-                else:
-                    kind, what = "data", "the input data" if array.size > 1 else f"the constant {float(array):.6g}"
+        for slot in _reads(t, rng):
+            key, array, kind, what = _stored_slot(t, slot, labels, names)
             if key not in stored:
                 stored[key] = StoredValue(what, tuple(np.shape(array)), int(np.asarray(array).nbytes), kind)
             stored[key].read_by.append(labels[id(t)])

@@ -10,7 +10,8 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, field
 
 import numpy as np
 import sympy
@@ -246,13 +247,23 @@ def backprop_program(sizes: Iterable[int]) -> list[tuple[sympy.Symbol, sympy.Exp
     each a new symbol, so each step is written once and reused, and its operations can be counted."""
     n = tuple(sizes)
     L = len(n) - 1
-    x = [sympy.Symbol(f"x{k + 1}".translate(_SUB)) for k in range(n[0])]
-    t = [sympy.Symbol(f"t{j + 1}".translate(_SUB)) for j in range(n[L])]
-    program: list[tuple[sympy.Symbol, sympy.Expr]] = []
-    a: list = [x]
     W = [None] + [[[sympy.Symbol(symbol_name("w", l, j, k)) for k in range(n[l - 1])] for j in range(n[l])]
                   for l in range(1, L + 1)]
+    program: list[tuple[sympy.Symbol, sympy.Expr]] = []
+    a = _forward_program(n, W, program)
+    delta = _backward_program(n, W, a, program)
     for l in range(1, L + 1):
+        for j in range(n[l]):
+            for k in range(n[l - 1]):
+                program.append((sympy.Symbol("∂C/∂" + symbol_name("w", l, j, k)),
+                                sympy.Mul(delta[l][j], a[l - 1][k], evaluate=False)))        # (BP4)
+    return program
+
+
+def _forward_program(n: tuple[int, ...], W: list, program: list) -> list:
+    """Append z^l_j = Σ_k w^l_jk a^{l−1}_k + b^l_j and a^l_j = σ(z^l_j) to the program; return the a's."""
+    a: list = [[sympy.Symbol(f"x{k + 1}".translate(_SUB)) for k in range(n[0])]]
+    for l in range(1, len(n)):
         a_l = []
         for j in range(n[l]):
             z = sympy.Symbol(symbol_name("z", l, j))
@@ -262,6 +273,13 @@ def backprop_program(sizes: Iterable[int]) -> list[tuple[sympy.Symbol, sympy.Exp
             program.append((a_lj, sigma(z)))
             a_l.append(a_lj)
         a.append(a_l)
+    return a
+
+
+def _backward_program(n: tuple[int, ...], W: list, a: list, program: list) -> list:
+    """Append δ^L by BP1 and δ^l by BP2 (σ′ written as a(1 − a)) to the program; return the δ's."""
+    L = len(n) - 1
+    t = [sympy.Symbol(f"t{j + 1}".translate(_SUB)) for j in range(n[L])]
     delta: list = [None] * (L + 1)
     delta[L] = []
     for j in range(n[L]):
@@ -278,12 +296,7 @@ def backprop_program(sizes: Iterable[int]) -> list[tuple[sympy.Symbol, sympy.Exp
             derivative = sympy.Mul(a[l][k], sympy.Add(1, -a[l][k], evaluate=False), evaluate=False)
             program.append((d, sympy.Mul(back, derivative, evaluate=False)))
             delta[l].append(d)
-    for l in range(1, L + 1):
-        for j in range(n[l]):
-            for k in range(n[l - 1]):
-                program.append((sympy.Symbol("∂C/∂" + symbol_name("w", l, j, k)),
-                                sympy.Mul(delta[l][j], a[l - 1][k], evaluate=False)))
-    return program
+    return delta
 
 
 def program_operation_count(program: list[tuple[sympy.Symbol, sympy.Expr]]) -> int:
@@ -458,6 +471,29 @@ def _aligned(lines: list[tuple[str, ...]]) -> str:
                      for row in lines)
 
 
+_STYLES = {"naive": ("o", "-"), "shared": ("^", "-."), "backprop": ("s", "--"), "cost": ("D", ":"),
+           "derive": ("v", (0, (1, 1)))}  # (marker, line) per method in the sweep's plot
+
+
+def _draw_width(axes: Any, mine: list[CostRow], colour: str) -> None:
+    """One width's curves on the three panels: sizes, operations, CPU seconds (derive apart from evaluate)."""
+    done = [r for r in mine if r.naive_operations is not None]
+    hs, all_hs = [r.hidden_layers for r in done], [r.hidden_layers for r in mine]
+
+    def draw(ax: Any, x: list, y: list, style: str) -> None:
+        marker, line = _STYLES[style]
+        ax.plot(x, y, marker=marker, linestyle=line, color=colour)
+
+    draw(axes[0], hs, [r.derivative_size for r in done], "naive")
+    draw(axes[0], all_hs, [r.cost_size for r in mine], "cost")
+    draw(axes[1], hs, [r.naive_operations for r in done], "naive")
+    draw(axes[1], hs, [r.shared_operations for r in done], "shared")
+    draw(axes[1], all_hs, [r.backprop_operations for r in mine], "backprop")
+    draw(axes[2], hs, [r.naive_seconds for r in done], "derive")
+    draw(axes[2], hs, [r.naive_evaluate_seconds for r in done], "shared")
+    draw(axes[2], all_hs, [r.backprop_seconds for r in mine], "backprop")
+
+
 def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
     """Three log-scale panels against depth: expression size, operations, time; colour = width, line = method."""
     import matplotlib
@@ -468,29 +504,11 @@ def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
 
     from ..viz.plots import save_figure
 
-    styles = {"naive": ("o", "-"), "shared": ("^", "-."), "backprop": ("s", "--"), "cost": ("D", ":"),
-              "derive": ("v", (0, (1, 1)))}
     fig, axes = plt.subplots(1, 3, figsize=(16, 5.6))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     widths = sorted({r.width for r in rows})
     for i, width in enumerate(widths):
-        mine = [r for r in rows if r.width == width]
-        done = [r for r in mine if r.naive_operations is not None]
-        colour = colours[i % len(colours)]
-        hs, all_hs = [r.hidden_layers for r in done], [r.hidden_layers for r in mine]
-
-        def draw(ax: object, x: list, y: list, style: str, colour: str = colour) -> None:
-            marker, line = styles[style]
-            ax.plot(x, y, marker=marker, linestyle=line, color=colour)
-
-        draw(axes[0], hs, [r.derivative_size for r in done], "naive")
-        draw(axes[0], all_hs, [r.cost_size for r in mine], "cost")
-        draw(axes[1], hs, [r.naive_operations for r in done], "naive")
-        draw(axes[1], hs, [r.shared_operations for r in done], "shared")
-        draw(axes[1], all_hs, [r.backprop_operations for r in mine], "backprop")
-        draw(axes[2], hs, [r.naive_seconds for r in done], "derive")
-        draw(axes[2], hs, [r.naive_evaluate_seconds for r in done], "shared")
-        draw(axes[2], all_hs, [r.backprop_seconds for r in mine], "backprop")
+        _draw_width(axes, [r for r in rows if r.width == width], colours[i % len(colours)])
     titles = ("Expression size (nodes, written out)", "Arithmetic operations for every ∂C/∂w",
               "CPU seconds: derive once (SymPy), evaluate once")
     for ax, title in zip(axes, titles):
@@ -504,7 +522,7 @@ def plot_cost_sweep(rows: list[CostRow], path: str) -> str:
     meanings = {"naive": "naive: every ∂C/∂w as written (SymPy)", "shared": "naive, each repeated piece once",
                 "backprop": "back-propagation (chainrule)", "cost": "C itself, written out",
                 "derive": "time for SymPy to derive every ∂C/∂w"}
-    handles += [Line2D([], [], color="black", marker=styles[k][0], linestyle=styles[k][1], label=text)
+    handles += [Line2D([], [], color="black", marker=_STYLES[k][0], linestyle=_STYLES[k][1], label=text)
                 for k, text in meanings.items()]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
     fig.suptitle("Differentiating the written-out cost once per weight (naive) vs back-propagation", fontsize=13)

@@ -315,6 +315,26 @@ def _parameter_name(kind: str, l: int, index: tuple) -> str:
     return f"{kind}^{l}_{''.join(str(i + 1) for i in index)}"
 
 
+def _compare_all(params: list, derivation: Derivation, engine: tuple[list, list], numeric: tuple[list, list],
+                 cost_now: Callable[[], float]) -> tuple[list[str], float, float]:
+    """Every gradient against the engine and central differences (raises at the first that disagrees): the kink
+    notes, the largest difference from the engine and the largest from the differences (kinks left out)."""
+    kinks, max_engine, max_numeric = [], 0.0, 0.0
+    for l, (w, bias) in enumerate(params, start=1):
+        for i, (kind, tensor_, ours) in enumerate((("w", w, derivation.dW[l]), ("b", bias, derivation.db[l]))):
+            by_engine, by_differences = engine[i][l], numeric[i][l]
+            at_kinks = _compare_gradients(kind, l, ours, by_engine, by_differences,
+                                          partial(_one_sided_slopes, tensor_, cost_now))
+            kinks += [note for _, note in at_kinks]
+            compared = np.ones(ours.shape, dtype=bool)
+            for index, _ in at_kinks:
+                compared[index] = False
+            max_engine = max(max_engine, float(np.max(np.abs(ours - by_engine))))
+            max_numeric = max(max_numeric, float(np.max(np.abs(ours - by_differences), where=compared,
+                                                        initial=0.0)))
+    return kinks, max_engine, max_numeric
+
+
 def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, derivation: Derivation,
           eps: float = 1e-6) -> Checks:
     """Compare every ∂C/∂w and ∂C/∂b with the engine's `.backward()` and with central differences.
@@ -338,19 +358,8 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
 
         numeric_dW = [None] + [_numeric_gradient(w, cost_now, eps) for w, _ in params]
         numeric_db = [None] + [_numeric_gradient(bias, cost_now, eps) for _, bias in params]
-        kinks, max_engine, max_numeric = [], 0.0, 0.0
-        for l, (w, bias) in enumerate(params, start=1):
-            for kind, tensor_, ours, engine, numeric in (
-                    ("w", w, derivation.dW[l], engine_dW[l], numeric_dW[l]),
-                    ("b", bias, derivation.db[l], engine_db[l], numeric_db[l])):
-                at_kinks = _compare_gradients(kind, l, ours, engine, numeric,
-                                              partial(_one_sided_slopes, tensor_, cost_now))
-                kinks += [note for _, note in at_kinks]
-                compared = np.ones(ours.shape, dtype=bool)
-                for index, _ in at_kinks:
-                    compared[index] = False
-                max_engine = max(max_engine, float(np.max(np.abs(ours - engine))))
-                max_numeric = max(max_numeric, float(np.max(np.abs(ours - numeric), where=compared, initial=0.0)))
+        kinks, max_engine, max_numeric = _compare_all(params, derivation, (engine_dW, engine_db),
+                                                      (numeric_dW, numeric_db), cost_now)
         for l, (w, bias) in enumerate(params, start=1):
             w.data[...] = derivation.W_new[l]
             bias.data[...] = derivation.b_new[l]
@@ -488,20 +497,25 @@ def _targets(t: Any, cost: Cost, n_L: int, N: int) -> np.ndarray:
     """
     values = np.asarray(t, dtype=object if not isinstance(t, np.ndarray) else None)
     if cost.name == "ce":
-        if values.ndim == 0 or (values.ndim == 1 and values.size == N and (N > 1 or n_L > 1)):
-            labels = np.array(t, dtype=np.float64).reshape(-1)
-            if not np.all(np.equal(np.mod(labels, 1), 0)) or labels.min() < 0 or labels.max() >= n_L:
-                raise ValueError(f"explain: ce needs class labels in 0..{n_L - 1} or one-hot targets, got {t!r}")
-            return np.eye(n_L)[labels.astype(int)]
-        rows, _ = _as_rows("t", t, n_L)
-        if not np.all((rows == 0) | (rows == 1)) or not np.all(rows.sum(axis=1) == 1):
-            raise ValueError("explain: ce needs one-hot targets (one 1 per row) or integer class labels")
-        return rows
+        return _class_targets(t, values, n_L, N)
     if n_L == 1 and values.ndim == 1 and values.size == N:
         t = np.array(t, dtype=np.float64).reshape(N, 1)
     rows, _ = _as_rows("t", t, n_L)
     if cost.name == "bce" and not np.all((rows >= 0) & (rows <= 1)):
         raise ValueError("explain: bce needs targets between 0 and 1")
+    return rows
+
+
+def _class_targets(t: Any, values: np.ndarray, n_L: int, N: int) -> np.ndarray:
+    """ce's targets as one-hot rows, from class labels (one number per example) or one-hot rows."""
+    if values.ndim == 0 or (values.ndim == 1 and values.size == N and (N > 1 or n_L > 1)):
+        labels = np.array(t, dtype=np.float64).reshape(-1)
+        if not np.all(np.equal(np.mod(labels, 1), 0)) or labels.min() < 0 or labels.max() >= n_L:
+            raise ValueError(f"explain: ce needs class labels in 0..{n_L - 1} or one-hot targets, got {t!r}"[:300])
+        return np.eye(n_L)[labels.astype(int)]
+    rows, _ = _as_rows("t", t, n_L)
+    if not np.all((rows == 0) | (rows == 1)) or not np.all(rows.sum(axis=1) == 1):
+        raise ValueError("explain: ce needs one-hot targets (one 1 per row) or integer class labels")
     return rows
 
 
@@ -523,12 +537,10 @@ def _float64_twin(model: Any) -> Any:
     return twin
 
 
-def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5, title: str = "",
-            eps: float = 1e-6, fixed_biases: bool = False) -> Explanation:
-    """One step of w ← w − η ∂C/∂w for `model` on example(s) x with target(s) t, derived by BP1–BP4 and checked
-    (with fixed_biases the biases stay as they are, as in some step-by-step articles)."""
+def _check_arguments(model: Any, loss: str, lr: float) -> tuple[list[int], Cost, float]:
+    """(sizes, cost, η) once the model is an MLP small enough to explain, the loss known and η positive."""
     if loss not in COSTS:
-        raise ValueError(f"explain: unknown loss {loss!r}; choose one of {', '.join(COSTS)}")
+        raise ValueError(f"explain: unknown loss {loss!r}; choose one of {', '.join(COSTS)}"[:300])
     lr = float(lr)
     if not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"explain: the learning rate must be a positive number, got {lr}")
@@ -536,11 +548,11 @@ def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5,
         if not hasattr(model, attribute):
             raise TypeError(f"explain: expected a chainrule.nn.MLP, got {type(model).__name__} "
                             f"(it has no {attribute!r})")
-    sizes, L, cost = [int(n) for n in model.sizes], len(model.layers), COSTS[loss]
-    parameters = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(sizes))
-    if parameters > MAX_PARAMETERS:
-        raise ValueError(f"explain: the network has {parameters} parameters; explanations are for small "
-                         f"networks (at most {MAX_PARAMETERS}), e.g. sizes 2 3 1")
+    return check_sizes(list(model.sizes)), COSTS[loss], lr
+
+
+def _examples(x: Any, t: Any, cost: Cost, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """x and t as rows (N, n_0) and (N, n_L), checked against each other, the batch limit and the cost."""
     x_rows, _ = _as_rows("x", x, sizes[0])
     t_rows = _targets(t, cost, sizes[-1], x_rows.shape[0])
     if x_rows.shape[0] != t_rows.shape[0]:
@@ -549,7 +561,16 @@ def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5,
         raise ValueError(f"explain: {x_rows.shape[0]} examples; a small batch of at most {MAX_EXAMPLES} please")
     if cost.name == "ce" and sizes[-1] < 2:
         raise ValueError("explain: ce (softmax cross-entropy) needs at least 2 outputs")
+    return x_rows, t_rows
 
+
+def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5, title: str = "",
+            eps: float = 1e-6, fixed_biases: bool = False) -> Explanation:
+    """One step of w ← w − η ∂C/∂w for `model` on example(s) x with target(s) t, derived by BP1–BP4 and checked
+    (with fixed_biases the biases stay as they are, as in some step-by-step articles)."""
+    sizes, cost, lr = _check_arguments(model, loss, lr)
+    x_rows, t_rows = _examples(x, t, cost, sizes)
+    L = len(sizes) - 1
     twin = _float64_twin(model)
     activations = [None] + [model.activation_name(l) for l in range(1, L + 1)]
     for name in activations[1:]:
@@ -683,6 +704,54 @@ def problem_from_spec(spec: dict, where: str = "spec") -> Problem:
     ce); optional "loss" (half_sum, mse, bce, ce; default half_sum), "lr" (default 0.5) and "title".
     """
     from chainrule.nn import MLP
+    _check_spec_fields(spec, where)
+    sizes = check_sizes(_spec_sizes(spec, where), where)  # before the network is built
+    for key in ("activation", "output_activation"):
+        if spec[key] not in ACTIVATIONS:
+            raise ValueError(f"{where}: unknown {key} {spec[key]!r}; choose one of {', '.join(ACTIVATIONS)}")
+    model = MLP(sizes, activation=spec["activation"], output_activation=spec["output_activation"],
+                rng=int(spec.get("seed", 0)))
+    if "W" in spec:
+        _set_parameters(model, spec, where)
+    return Problem(model, spec["x"], spec["t"], spec.get("loss", "half_sum"), spec.get("lr", 0.5),
+                   str(spec.get("title", "")))
+
+
+def _spec_sizes(spec: dict, where: str) -> Any:
+    """The layer widths a spec declares: read off the shapes of W when it gives W, else its "sizes"."""
+    if "W" not in spec:
+        if "sizes" not in spec:
+            raise ValueError(f"{where}: give W (and b) for every layer, or sizes and seed")
+        return spec["sizes"]
+    if not isinstance(spec["W"], list) or not spec["W"]:
+        raise ValueError(f"{where}: W must be a list with one matrix (out, in) per layer")
+    W = [np.array(w, dtype=np.float64) if _is_rectangular(w) else None for w in spec["W"]]
+    if any(w is None or w.ndim != 2 for w in W):
+        raise ValueError(f"{where}: every W[l] must be a rectangular nested list of numbers (out, in)")
+    sizes = [W[0].shape[1]] + [w.shape[0] for w in W]
+    if "sizes" in spec and spec["sizes"] != sizes:
+        raise ValueError(f"{where}: sizes {spec['sizes']} do not match the shapes of W ({sizes})"[:300])
+    return sizes
+
+
+def _set_parameters(model: Any, spec: dict, where: str) -> None:
+    """Copy the spec's W and b into the freshly built model, each checked against the layer's shape."""
+    biases = spec.get("b")
+    if not isinstance(biases, list) or len(biases) != len(model.layers):
+        raise ValueError(f"{where}: b must be a list with one vector per layer ({len(model.layers)})")
+    for l, layer in enumerate(model.layers, start=1):
+        layer.weight.data[...] = _matrix(spec["W"][l - 1], f"{where}: W[{l}]", layer.weight.shape)
+        layer.bias.data[...] = _matrix(biases[l - 1], f"{where}: b[{l}]", layer.bias.shape)
+
+
+def _check_spec_fields(spec: dict, where: str) -> None:
+    """Every field's JSON type and range, before anything is built from it (one clear error for each)."""
+    _check_spec_keys(spec, where)
+    _check_spec_values(spec, where)
+
+
+def _check_spec_keys(spec: dict, where: str) -> None:
+    """A JSON object with only known keys and both activations named."""
     if not isinstance(spec, dict):
         raise TypeError(f"{where}: expected a JSON object")
     unknown = sorted(set(spec) - SPEC_KEYS)
@@ -692,39 +761,10 @@ def problem_from_spec(spec: dict, where: str = "spec") -> Problem:
     missing = [key for key in ("activation", "output_activation") if key not in spec]
     if missing:
         raise ValueError(f"{where}: give {' and '.join(missing)} (e.g. \"sigmoid\"; \"identity\" for none)")
-    _check_spec_fields(spec, where)
-    if "W" in spec:
-        if not isinstance(spec["W"], list) or not spec["W"]:
-            raise ValueError(f"{where}: W must be a list with one matrix (out, in) per layer")
-        W = [np.array(w, dtype=np.float64) if _is_rectangular(w) else None for w in spec["W"]]
-        if any(w is None or w.ndim != 2 for w in W):
-            raise ValueError(f"{where}: every W[l] must be a rectangular nested list of numbers (out, in)")
-        sizes = [W[0].shape[1]] + [w.shape[0] for w in W]
-        if "sizes" in spec and list(spec["sizes"]) != sizes:
-            raise ValueError(f"{where}: sizes {spec['sizes']} do not match the shapes of W ({sizes})")
-    elif "sizes" in spec:
-        sizes = spec["sizes"]
-    else:
-        raise ValueError(f"{where}: give W (and b) for every layer, or sizes and seed")
-    sizes = check_sizes(sizes, where)  # before the network is built
-    for key in ("activation", "output_activation"):
-        if spec[key] not in ACTIVATIONS:
-            raise ValueError(f"{where}: unknown {key} {spec[key]!r}; choose one of {', '.join(ACTIVATIONS)}")
-    model = MLP(sizes, activation=spec["activation"], output_activation=spec["output_activation"],
-                rng=int(spec.get("seed", 0)))
-    if "W" in spec:
-        biases = spec.get("b")
-        if not isinstance(biases, list) or len(biases) != len(model.layers):
-            raise ValueError(f"{where}: b must be a list with one vector per layer ({len(model.layers)})")
-        for l, layer in enumerate(model.layers, start=1):
-            layer.weight.data[...] = _matrix(spec["W"][l - 1], f"{where}: W[{l}]", layer.weight.shape)
-            layer.bias.data[...] = _matrix(biases[l - 1], f"{where}: b[{l}]", layer.bias.shape)
-    return Problem(model, spec["x"], spec["t"], spec.get("loss", "half_sum"), spec.get("lr", 0.5),
-                   str(spec.get("title", "")))
 
 
-def _check_spec_fields(spec: dict, where: str) -> None:
-    """Every field's JSON type and range, before anything is built from it (one clear error for each)."""
+def _check_spec_values(spec: dict, where: str) -> None:
+    """Each value of the right JSON type and range."""
     for key in ("activation", "output_activation"):
         _spec_field(spec, key, str, where)
     title = _spec_field(spec, "title", str, where, "")
