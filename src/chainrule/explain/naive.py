@@ -10,8 +10,8 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, field
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy
