@@ -20,7 +20,7 @@ SETTLED = "body[data-ready='true'][data-pending='0']"
 
 
 def api_state(base: str, page) -> dict:
-    session = page.url.split("#session=")[1]
+    session = page.locator("body").get_attribute("data-session")
     return page.request.get(f"{base}/api/sessions/{session}", headers={"X-Chainrule": "1"}).json()
 
 
@@ -123,7 +123,9 @@ def test_the_full_derivation_link_opens_the_explanation_of_the_current_example(l
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto(live_url + "/")
     page.wait_for_selector(SETTLED)
-    page.click("#boundary circle.point.test >> nth=2")
+    page.select_option("#pick-split", "test")               # test point #2 (by the picker: points may overlap)
+    page.fill("#pick-index", "2")
+    page.click("#pick-go")
     page.wait_for_selector(SETTLED)
     with page.context.expect_page() as opened:
         page.click("#explain-link")
