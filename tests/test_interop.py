@@ -323,3 +323,78 @@ def test_the_model_class_is_read_from_the_file_not_guessed(tmp_path):
     model = Sequential(Linear(3, 2, rng=0), Tanh())
     again = chainrule.load(chainrule.save(model, tmp_path / "m.safetensors"))
     assert isinstance(again, Sequential) and isinstance(again[1], Tanh)
+
+
+# ---------------------------------------------------------------- checkpoints: the optimiser's state too
+def _steps(model, optimizer, n: int, seed: int = 3) -> None:
+    """n steps of full-batch descent on a fixed regression problem."""
+    rng = np.random.default_rng(seed)
+    X3, T = rng.normal(size=(8, 3)), rng.uniform(size=(8, 2))
+    for _ in range(n):
+        optimizer.zero_grad()
+        ((model(X3) - T) ** 2).mean().backward()
+        optimizer.step()
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: chainrule.optim.SGD(ps, lr=0.3, momentum=0.9, nesterov=True),
+    lambda ps: chainrule.optim.Adam(ps, lr=0.05, betas=(0.8, 0.95)),
+    lambda ps: chainrule.optim.RMSprop(ps, lr=0.01, momentum=0.5),
+], ids=["sgd-nesterov", "adam", "rmsprop"])
+def test_a_checkpoint_continues_exactly_where_the_run_stopped(tmp_path, make):
+    straight = mlp()
+    optimizer = make(straight.parameters())
+    _steps(straight, optimizer, 10)
+
+    stopped = mlp()
+    first = make(stopped.parameters())
+    _steps(stopped, first, 4)
+    path = chainrule.save(stopped, tmp_path / "checkpoint.npz", optimizer=first)
+    model, resumed = io.load_checkpoint(path)
+    assert type(resumed) is type(first) and resumed.lr == first.lr
+    _steps(model, resumed, 6)
+    for name, array in straight.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], array)
+
+
+def test_a_checkpoint_keeps_adams_moments_and_step_and_loads_as_a_plain_model(tmp_path):
+    model = mlp()
+    optimizer = chainrule.optim.Adam(model.parameters(), lr=0.01)
+    _steps(model, optimizer, 3)
+    path = chainrule.save(model, tmp_path / "c.npz", optimizer=optimizer)
+    _, again = io.load_checkpoint(path)
+    assert again.state[0]["step"] == 3 and again.betas == (0.9, 0.999)
+    np.testing.assert_array_equal(again.state[2]["v"], optimizer.state[2]["v"])
+    np.testing.assert_array_equal(outputs(chainrule.load(path)), outputs(model))  # load ignores the optimiser
+
+
+def test_a_checkpoint_is_refused_where_it_cannot_be_kept_or_found(tmp_path):
+    model = mlp()
+    optimizer = chainrule.optim.SGD(model.parameters()[1:], lr=0.1)
+    with pytest.raises(ValueError, match=r"must hold the model's parameters, in model.parameters\(\) order"):
+        chainrule.save(model, tmp_path / "c.npz", optimizer=optimizer)
+    whole = chainrule.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="optimizer state is kept in .npz checkpoints"):
+        chainrule.save(model, tmp_path / "c.safetensors", optimizer=whole)
+    with pytest.raises(ModelFileError, match="no optimizer state"):
+        io.load_checkpoint(chainrule.save(model, tmp_path / "plain.npz"))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a: a["optimizer"].update(arrays=["__optimizer__.9.m"]), "names '__optimizer__.9.m', which is no"),
+    (lambda a: a["optimizer"].update(arrays=a["optimizer"]["arrays"][1:]), "declares no such parameter"),
+    (lambda a: a["optimizer"].update({"class": "Lion"}), "names 'Lion'; chainrule has SGD, Adam, RMSprop"),
+], ids=["index", "undeclared array", "class"])
+def test_a_tampered_checkpoint_is_refused_in_one_line(tmp_path, edit, message):
+    model = mlp()
+    optimizer = chainrule.optim.Adam(model.parameters(), lr=0.01)
+    _steps(model, optimizer, 1)
+    path = chainrule.save(model, tmp_path / "c.npz", optimizer=optimizer)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    architecture = json.loads(str(arrays["__architecture__"]))
+    edit(architecture)
+    arrays["__architecture__"] = np.array(json.dumps(architecture))
+    np.savez(path, **arrays)
+    with pytest.raises(ModelFileError, match=message):
+        io.load_checkpoint(path)

@@ -20,6 +20,7 @@ import numpy as np
 from .files import write_atomically
 from .nn.layers import ACTIVATION_MODULES, MLP, Linear, Sequential
 from .nn.module import Module
+from .optim import Optimizer
 
 FORMAT = "chainrule-model"
 VERSION = 1
@@ -68,11 +69,20 @@ SAFETENSORS_DTYPES: dict[str, np.dtype] = {"F16": np.dtype("<f2"), "F32": np.dty
 
 
 def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None = None,
-         dtype: Any = None) -> Path:
+         dtype: Any = None, optimizer: Optimizer | None = None) -> Path:
     """Write the model's architecture, parameters (as `dtype`, default the model's own) and optional JSON-able
-    metadata to `path`: a .npz file, or a safetensors file when the name ends in .safetensors."""
+    metadata to `path`: a .npz file, or a safetensors file when the name ends in .safetensors.
+
+    With `optimizer` (over `model.parameters()`, in that order) the .npz file is a checkpoint: it also keeps the
+    optimiser's hyper-parameters and state (momentum, Adam's m, v and step), which `load_optimizer` restores.
+    """
     path = Path(path)
     architecture = {"format": FORMAT, "version": VERSION, "model": _describe(model), "metadata": metadata or {}}
+    optimizer_arrays: dict[str, np.ndarray] = {}
+    if optimizer is not None:
+        if path.suffix == SAFETENSORS_SUFFIX:
+            raise ValueError("save: optimizer state is kept in .npz checkpoints; save to a name ending in .npz")
+        architecture["optimizer"], optimizer_arrays = _describe_optimizer(model, optimizer)
     try:
         text = json.dumps(architecture, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -84,8 +94,49 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
         return write_atomically(path, _safetensors_bytes(model, arrays, text))
     if ARCHITECTURE_KEY in arrays:
         raise ValueError(f"save: a parameter may not be called {ARCHITECTURE_KEY}")
-    stored = {ARCHITECTURE_KEY: np.array(text), **arrays}
+    stored = {ARCHITECTURE_KEY: np.array(text), **arrays, **optimizer_arrays}
     return write_atomically(path, lambda file: np.savez(file, **stored))  # type: ignore[arg-type]  # numpy's stub
+
+
+OPTIMIZER_PREFIX = "__optimizer__."  # a checkpoint's optimiser arrays: __optimizer__.INDEX.KEY
+
+
+def _describe_optimizer(model: Module, optimizer: Optimizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The optimiser as JSON (class, hyper-parameters, numbers such as the step count) and its state arrays."""
+    own = model.parameters()
+    if len(optimizer.params) != len(own) or any(p is not q for p, q in zip(optimizer.params, own)):
+        raise ValueError("save: the optimizer must hold the model's parameters, in model.parameters() order")
+    state = optimizer.state_dict()
+    hyperparameters = {k: v for k, v in state["param_groups"][0].items() if k != "params"}
+    numbers: dict[str, dict[str, Any]] = {}
+    arrays = {}
+    for index, entries in state["state"].items():
+        for key, value in entries.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"{OPTIMIZER_PREFIX}{index}.{key}"] = value
+            else:
+                numbers.setdefault(str(index), {})[key] = value
+    description = {"class": type(optimizer).__name__, "hyperparameters": hyperparameters, "numbers": numbers,
+                   "arrays": sorted(arrays)}
+    return description, arrays
+
+
+def _declared_optimizer_shapes(architecture: dict[str, Any],
+                               parameters: list[tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """Each optimiser array a checkpoint declares, shaped like the parameter whose index it names."""
+    described = architecture.get("optimizer")
+    if described is None:
+        return {}
+    names = described.get("arrays") if isinstance(described, dict) else None
+    if not isinstance(names, list) or len(names) > MAX_MEMBERS:
+        raise ModelFileError("the optimizer entry is malformed")
+    shapes = {}
+    for name in names:
+        index = name[len(OPTIMIZER_PREFIX):].split(".")[0] if isinstance(name, str) else ""
+        if not (name.startswith(OPTIMIZER_PREFIX) and index.isdigit() and int(index) < len(parameters)):
+            raise ModelFileError(f"the optimizer entry names {name!r}, which is no parameter's state")
+        shapes[name] = parameters[int(index)]
+    return shapes
 
 
 def _safetensors_bytes(model: Module, arrays: dict[str, np.ndarray], architecture: str) -> bytes:
@@ -248,8 +299,9 @@ def declared_shapes(description: Any, prefix: str = "", depth: int = 0) -> dict[
 
 
 def _declared_within_cap(architecture: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-    """The parameter shapes the architecture declares, after checking that they fit under the cap."""
+    """The parameter (and optimiser state) shapes the architecture declares, after checking them against the cap."""
     expected = declared_shapes(architecture.get("model"))
+    expected.update(_declared_optimizer_shapes(architecture, list(expected.values())))
     values = sum(math.prod(shape) for shape in expected.values())
     if values * 8 > MAX_MODEL_BYTES:
         raise ModelFileError(f"the architecture declares {values:,} parameters ({values * 8:,} bytes as float64), "
@@ -391,13 +443,46 @@ def read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]
 
 def load(path: str | os.PathLike) -> Module:
     """The model saved at `path`, rebuilt and filled with its parameters."""
+    return _load(path)[0]
+
+
+def _load(path: str | os.PathLike) -> tuple[Module, dict[str, Any], dict[str, np.ndarray]]:
     architecture, arrays = read(path)
     model = _build(architecture.get("model"))
     try:
-        model.load_state_dict(arrays)
+        model.load_state_dict({k: v for k, v in arrays.items() if not k.startswith(OPTIMIZER_PREFIX)})
     except ValueError as error:
         raise ModelFileError(f"{path}: {error}") from None
-    return model
+    return model, architecture, arrays
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[Module, Optimizer]:
+    """The model and its optimiser, as `save(model, path, optimizer=opt)` left them: the next `step()` of the
+    optimiser is the one the saved run would have taken."""
+    from .optim import OPTIMIZERS
+
+    model, architecture, arrays = _load(path)
+    described = architecture.get("optimizer")
+    if not isinstance(described, dict):
+        raise ModelFileError(f"{path}: no optimizer state (save it with chainrule.save(model, path, optimizer=opt))")
+    classes = {spec.make.__name__: spec.make for spec in OPTIMIZERS.values() if isinstance(spec.make, type)}
+    name, hyperparameters = described.get("class"), described.get("hyperparameters")
+    if name not in classes or not isinstance(hyperparameters, dict):
+        raise ModelFileError(f"{path}: the optimizer entry names {name!r}; chainrule has {', '.join(classes)}")
+    defaults = {key: tuple(value) if isinstance(value, list) else value for key, value in hyperparameters.items()}
+    numbers = described.get("numbers")
+    numbers = numbers if isinstance(numbers, dict) else {}
+    state: dict[int, dict[str, Any]] = {index: dict(numbers.get(str(index), {})) for index in range(len(model.parameters()))}
+    for key, array in arrays.items():
+        if key.startswith(OPTIMIZER_PREFIX):
+            index, entry = key[len(OPTIMIZER_PREFIX):].split(".", 1)
+            state[int(index)][entry] = np.array(array)
+    try:
+        optimizer = classes[name](model.parameters(), **defaults)
+        optimizer.load_state_dict({"state": state, "param_groups": [{**defaults, "params": list(state)}]})
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: cannot rebuild the {name} optimizer from the file: {error}") from None
+    return model, optimizer
 
 
 def metadata(path: str | os.PathLike) -> dict[str, Any]:
