@@ -94,16 +94,29 @@ def _legend(e: Explanation) -> Callout:
 
 
 def _setup(e: Explanation, picture_svg: str) -> Section:
+    blocks: list = [Items(_setup_items(e))]
+    if e.cost.name == "ce":
+        blocks.append(Paragraph(("The softmax belongs to the cost, not to the network: the last layer's output ",
+                                 Math("a^{L}"), " are the logits, ", Math("p = \\operatorname{softmax}(a^{L})"),
+                                 " are the predicted probabilities, and the targets are one-hot.")))
+    blocks += _example_tables(e) + _parameter_tables(e)
+    if picture_svg:
+        blocks.append(Picture(picture_svg, "The network: each circle is a neuron with its activation a; each line "
+                              "a weight w, written near the neuron it starts from.",
+                              "(a drawing of the network is in the HTML version)"))
+    return Section("The network and the example", blocks, "", "network")
+
+
+def _setup_items(e: Explanation) -> list:
+    """The layers, each activation with σ and σ′, the cost with its gradient, and η, as a bulleted list."""
     L, N, sizes = e.L, e.N, e.sizes
-    d = e.derivation
-    blocks: list = []
+
     def described(l: int) -> str:
         kind = "input" if l == 0 else "output" if l == L else "hidden neuron"
         plural = "s" if sizes[l] > 1 else ""
         return f"{sizes[l]} {kind}{plural}" + (f" ({e.activations[l]})" if l else "")
 
-    layer_words = " → ".join(described(l) for l in range(L + 1))
-    items = [("Layers: ", layer_words, ".")]
+    items = [("Layers: ", " → ".join(described(l) for l in range(L + 1)), ".")]
     for name in dict.fromkeys(e.activations[1:]):
         activation = ACTIVATIONS[name]
         used = ", ".join(str(l) for l in range(1, L + 1) if e.activations[l] == name)
@@ -112,34 +125,32 @@ def _setup(e: Explanation, picture_svg: str) -> Section:
     items.append((f"Cost: {e.cost.title}, ", Math(e.cost.formula(N, sizes[-1])), "."))
     items.append(("Its gradient with respect to the output: ", Math(e.cost.gradient_formula(N, sizes[-1])), "."))
     items.append(("Learning rate ", Math(f"\\eta = {num(e.lr)}"), f"; {N} example{'s' if N > 1 else ''}."))
-    blocks.append(Items(items))
-    if e.cost.name == "ce":
-        blocks.append(Paragraph(("The softmax belongs to the cost, not to the network: the last layer's output ",
-                                 Math("a^{L}"), " are the logits, ", Math("p = \\operatorname{softmax}(a^{L})"),
-                                 " are the predicted probabilities, and the targets are one-hot.")))
+    return items
 
-    if N == 1:
+
+def _example_tables(e: Explanation) -> list:
+    """The example (inputs and targets), or the batch with one row per example."""
+    sizes = e.sizes
+    if e.N == 1:
         inputs = [(Math(f"x_{{{k + 1}}} = a^{{0}}_{{{k + 1}}}"), Num(e.x[0, k])) for k in range(sizes[0])]
         targets = [(Math(f"t_{{{j + 1}}}"), Num(e.t[0, j])) for j in range(sizes[-1])]
-        blocks.append(Table(("input", "value"), inputs, ("The example",)))
-        blocks.append(Table(("target", "value"), targets))
-    else:
-        header = ("n", *(Math(f"x_{{{k + 1}}}") for k in range(sizes[0])),
-                  *(Math(f"t_{{{j + 1}}}") for j in range(sizes[-1])))
-        rows = [(str(n + 1), *(Num(v) for v in e.x[n]), *(Num(v) for v in e.t[n])) for n in range(N)]
-        blocks.append(Table(header, rows, ("The batch: one row per example",)))
+        return [Table(("input", "value"), inputs, ("The example",)), Table(("target", "value"), targets)]
+    header = ("n", *(Math(f"x_{{{k + 1}}}") for k in range(sizes[0])),
+              *(Math(f"t_{{{j + 1}}}") for j in range(sizes[-1])))
+    rows = [(str(n + 1), *(Num(v) for v in e.x[n]), *(Num(v) for v in e.t[n])) for n in range(e.N)]
+    return [Table(header, rows, ("The batch: one row per example",))]
 
-    for l in range(1, L + 1):
+
+def _parameter_tables(e: Explanation) -> list:
+    """W^l and b^l of each layer, one row per neuron j."""
+    d, sizes, tables = e.derivation, e.sizes, []
+    for l in range(1, e.L + 1):
         header = ("neuron j", *(Math(f"w^{{{l}}}_{{j{k + 1}}}") for k in range(sizes[l - 1])),
                   Math(f"b^{{{l}}}_{{j}}"))
         rows = [(str(j + 1), *(Num(v) for v in d.W[l][j]), Num(d.b[l][j])) for j in range(sizes[l])]
-        blocks.append(Table(header, rows, ("Layer ", Math(f"l = {l}"), ": the weights ", Math(f"W^{{{l}}}"),
+        tables.append(Table(header, rows, ("Layer ", Math(f"l = {l}"), ": the weights ", Math(f"W^{{{l}}}"),
                                            " (row j, column k) and the biases ", Math(f"b^{{{l}}}"))))
-    if picture_svg:
-        blocks.append(Picture(picture_svg, "The network: each circle is a neuron with its activation a; each line "
-                              "a weight w, written near the neuron it starts from.",
-                              "(a drawing of the network is in the HTML version)"))
-    return Section("The network and the example", blocks, "", "network")
+    return tables
 
 
 def _weighted_sum(e: Explanation, l: int, j: int, n: int) -> str:

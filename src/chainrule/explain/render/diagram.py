@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 
 from ..network import Explanation
 from .document import fmt
@@ -22,19 +23,28 @@ def _text(x: float, y: float, text: str, size: int = 13, anchor: str = "middle",
             f'font-weight="{weight}"{halo_attributes}>{html.escape(text)}</text>')
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where the drawing puts things: one column per layer, neurons spread evenly in their column."""
+    sizes: tuple[int, ...]
+    labelled: bool
+    gap_x: float
+    gap_y: float
+    radius: float
+    height: float
+
+    def position(self, l: int, j: int) -> tuple[float, float]:
+        top = (self.height + 40 - self.gap_y * self.sizes[l]) / 2 + self.gap_y / 2
+        return 130 + self.gap_x * l, top + self.gap_y * j - 10
+
+
 def network_svg(e: Explanation) -> str:
     """An SVG drawing of the network of `e`, with the numbers of its (first) example."""
-    sizes, L, d = e.sizes, e.L, e.derivation
-    single = e.N == 1
+    sizes, L = e.sizes, e.L
     labelled = max(sizes) <= MAX_LABELLED
-    gap_x, gap_y, radius = 250, 120 if labelled else 54, 30 if labelled else 14
-    width = gap_x * L + 260
-    height = gap_y * max(sizes) + 110
-
-    def position(l: int, j: int) -> tuple[float, float]:
-        top = (height + 40 - gap_y * sizes[l]) / 2 + gap_y / 2
-        return 130 + gap_x * l, top + gap_y * j - 10
-
+    gap_x, gap_y = 250, 120 if labelled else 54
+    width, height = gap_x * L + 260, gap_y * max(sizes) + 110
+    layout = _Layout(tuple(sizes), labelled, gap_x, gap_y, 30 if labelled else 14, height)
     parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" font-family="system-ui, sans-serif" role="img" '
              f'aria-label="the network, layer by layer">')]
@@ -45,37 +55,49 @@ def network_svg(e: Explanation) -> str:
     for l in range(1, L + 1):
         for j in range(sizes[l]):
             for k in range(sizes[l - 1]):
-                (x1, y1), (x2, y2) = position(l - 1, k), position(l, j)
-                parts.append(f'<line x1="{x1 + radius:.1f}" y1="{y1:.1f}" x2="{x2 - radius:.1f}" y2="{y2:.1f}" '
-                             f'stroke="#b8c0d0" stroke-width="1.6"/>')
-                if labelled:  # along the line, staggered by target so that crossing labels stay apart
-                    s = 0.22 + 0.5 * j / max(1, sizes[l] - 1)
-                    sx, ex = x1 + radius, x2 - radius
-                    lx, ly = sx + s * (ex - sx), y1 + s * (y2 - y1)
-                    angle = math.degrees(math.atan2(y2 - y1, ex - sx))
-                    label = f"{to_text(f'w^{{{l}}}_{{{j + 1}{k + 1}}}')} = {fmt(d.W[l][j, k])}"
-                    parts.append(f'<g transform="translate({lx:.1f} {ly:.1f}) rotate({angle:.1f})">'
-                                 f'{_text(0, -4, label, 11, colour="#4a5470", halo=True)}</g>')
+                parts += _edge(e, layout, l, j, k)
     for l in range(L + 1):
-        kind = "input" if l == 0 else "output" if l == L else "hidden"
         for j in range(sizes[l]):
-            x, y = position(l, j)
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="#ffffff" '
-                         f'stroke="{COLOURS[kind]}" stroke-width="3"/>')
-            if not labelled:
-                continue
-            name = to_text(f"x_{{{j + 1}}}") if l == 0 else to_text(f"a^{{{l}}}_{{{j + 1}}}")
-            parts.append(_text(x, y + 5, name, 15, colour=COLOURS[kind], weight="600"))
-            if not single:
-                continue
-            lines = [f"a = {fmt(d.a[l][j, 0])}"]
-            if l > 0:
-                lines = [f"b = {fmt(d.b[l][j])}", *lines, f"δ = {fmt(d.delta[l][j, 0])}"]
-            for row, line in enumerate(lines):
-                colour = "#c0392b" if line.startswith("δ") else "#1f2330"
-                parts.append(_text(x, y + radius + 16 + 15 * row, line, 12, colour=colour, halo=True))
-            if l == L:
-                parts.append(_text(x + radius + 10, y + 5, f"t = {fmt(e.t[0, j])}", 12, anchor="start",
-                                   colour="#6b7280"))
+            parts += _neuron(e, layout, l, j)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _edge(e: Explanation, layout: _Layout, l: int, j: int, k: int) -> list[str]:
+    """The line for w^l_jk, labelled along it when the network is small enough to label."""
+    (x1, y1), (x2, y2), radius = layout.position(l - 1, k), layout.position(l, j), layout.radius
+    parts = [f'<line x1="{x1 + radius:.1f}" y1="{y1:.1f}" x2="{x2 - radius:.1f}" y2="{y2:.1f}" '
+             f'stroke="#b8c0d0" stroke-width="1.6"/>']
+    if layout.labelled:  # along the line, staggered by target so that crossing labels stay apart
+        s = 0.22 + 0.5 * j / max(1, layout.sizes[l] - 1)
+        sx, ex = x1 + radius, x2 - radius
+        lx, ly = sx + s * (ex - sx), y1 + s * (y2 - y1)
+        angle = math.degrees(math.atan2(y2 - y1, ex - sx))
+        label = f"{to_text(f'w^{{{l}}}_{{{j + 1}{k + 1}}}')} = {fmt(e.derivation.W[l][j, k])}"
+        parts.append(f'<g transform="translate({lx:.1f} {ly:.1f}) rotate({angle:.1f})">'
+                     f'{_text(0, -4, label, 11, colour="#4a5470", halo=True)}</g>')
+    return parts
+
+
+def _neuron(e: Explanation, layout: _Layout, l: int, j: int) -> list[str]:
+    """The circle for neuron j of layer l, with its name and (for one example) a, b, δ and the target."""
+    d, L = e.derivation, e.L
+    kind = "input" if l == 0 else "output" if l == L else "hidden"
+    (x, y), radius = layout.position(l, j), layout.radius
+    parts = [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="#ffffff" '
+             f'stroke="{COLOURS[kind]}" stroke-width="3"/>']
+    if not layout.labelled:
+        return parts
+    name = to_text(f"x_{{{j + 1}}}") if l == 0 else to_text(f"a^{{{l}}}_{{{j + 1}}}")
+    parts.append(_text(x, y + 5, name, 15, colour=COLOURS[kind], weight="600"))
+    if e.N != 1:
+        return parts
+    lines = [f"a = {fmt(d.a[l][j, 0])}"]
+    if l > 0:
+        lines = [f"b = {fmt(d.b[l][j])}", *lines, f"δ = {fmt(d.delta[l][j, 0])}"]
+    for row, line in enumerate(lines):
+        colour = "#c0392b" if line.startswith("δ") else "#1f2330"
+        parts.append(_text(x, y + radius + 16 + 15 * row, line, 12, colour=colour, halo=True))
+    if l == L:
+        parts.append(_text(x + radius + 10, y + 5, f"t = {fmt(e.t[0, j])}", 12, anchor="start", colour="#6b7280"))
+    return parts

@@ -109,6 +109,10 @@ def _table(table: Table) -> str:
 
 
 def _blocks(blocks: list) -> str:
+    """The blocks in this format.
+
+    Complexity: one branch per kind of document block, so the whole format reads as one table.
+    """
     out = []
     for block, previous, following in zip(blocks, [None, *blocks[:-1]], [*blocks[1:], None]):
         if isinstance(block, Table) and not isinstance(previous, Table) and isinstance(following, Table):

@@ -151,6 +151,10 @@ class _Parser:
         return Row(tuple(children))
 
     def atom(self) -> object:
+        """One operand: a group, a number, a letter, an operator or a command of the supported subset.
+
+        Complexity: one branch per kind of token the subset knows, so the grammar reads as one list.
+        """
         token = self.take()
         if token == "{":
             row = self.parse_row()
@@ -210,6 +214,10 @@ def parse(source: str) -> Row:
 
 
 def _mathml(node: object) -> str:
+    """The node as MathML.
+
+    Complexity: one branch per kind of formula node, so the whole mapping reads as one table.
+    """
     if isinstance(node, Row):
         inner = "".join(_mathml(child) for child in node.children)
         return f"<mrow>{inner}</mrow>"
@@ -260,6 +268,10 @@ def to_mathml(source: str, display: bool = False) -> str:
 
 
 def _latex(node: object) -> str:
+    """The node as standard LaTeX.
+
+    Complexity: one branch per kind of formula node, so the whole mapping reads as one table.
+    """
     if isinstance(node, Row):
         return "".join(_latex(child) for child in node.children)
     if isinstance(node, Ident):
@@ -336,21 +348,34 @@ def _script_text(node: object, table: dict[str, str], marker: str) -> str:
     return f"{marker}({plain})" if len(plain) > 1 else f"{marker}{plain}"
 
 
+def _row_text(row: Row) -> str:
+    """A row's children on one line, a unary minus kept tight and words, fractions and sums set apart."""
+    parts, previous = [], None
+    for child in row.children:
+        unary = (isinstance(child, Operator) and child.text == "−"
+                 and (previous is None or isinstance(previous, Operator) and previous.text != ")"))
+        parts.append(("−" if unary else "") or (" " if _spaced(previous, child) else "") + _text(child))
+        previous = child
+    return "".join(parts)
+
+
+def _spaced(previous: object, child: object) -> bool:
+    """Whether a space goes between two neighbours in a row (after a fraction, ∑ or a word; before a word)."""
+    after_operator = isinstance(previous, (Operator, Space))
+    return (isinstance(previous, Fraction) and not _is_closing(child)
+            or isinstance(child, Fraction) and previous is not None and not after_operator
+            or _is_big_operator(previous) and not _is_closing(child)
+            or _is_word(previous) and not isinstance(child, Operator)
+            or _is_word(child) and previous is not None and not after_operator)
+
+
 def _text(node: object) -> str:
+    """The node as Unicode text.
+
+    Complexity: one branch per kind of formula node, so the whole mapping reads as one table.
+    """
     if isinstance(node, Row):
-        parts, previous = [], None
-        for child in node.children:
-            unary = (isinstance(child, Operator) and child.text == "−"
-                     and (previous is None or isinstance(previous, Operator) and previous.text != ")"))
-            spaced = (isinstance(previous, Fraction) and not _is_closing(child)
-                      or isinstance(child, Fraction) and previous is not None
-                      and not isinstance(previous, (Operator, Space))
-                      or _is_big_operator(previous) and not _is_closing(child)
-                      or _is_word(previous) and not isinstance(child, Operator)
-                      or _is_word(child) and previous is not None and not isinstance(previous, (Operator, Space)))
-            parts.append(("−" if unary else "") or (" " if spaced else "") + _text(child))
-            previous = child
-        return "".join(parts)
+        return _row_text(node)
     if isinstance(node, Ident):
         return node.text
     if isinstance(node, Number):

@@ -80,6 +80,10 @@ def _wrap(text: str, width: int, first: str, rest: str) -> list[str]:
 
 
 def _blocks(blocks: list, style: _Style, width: int, accent: str) -> list[str]:
+    """The blocks in this format.
+
+    Complexity: one branch per kind of document block, so the whole format reads as one table.
+    """
     lines: list[str] = []
     for block, following in zip(blocks, [*blocks[1:], None]):
         if isinstance(block, Paragraph):
