@@ -317,39 +317,14 @@ def _explain(args: argparse.Namespace) -> int:
     """Build the problem from the arguments, explain it, and print or write it in the chosen format."""
     limits.check_explain(args)
     import os
-    from pathlib import Path
 
-    from chainrule.explain import (
-        FORMATS,
-        GradientMismatchError,
-        explain,
-        load_problem,
-        random_problem,
-        render,
-    )
-    from chainrule.explain.render import EXTENSIONS
-    from chainrule.files import write_atomically
+    from chainrule.explain import GradientMismatchError, render
 
     if (args.source is None) == (args.sizes is None):
         raise UsageError("give a JSON spec or a model file, or --sizes (one of them)")
-    suffixes = {extension: name for name, extension in EXTENSIONS.items()}
-    out = Path(args.out) if args.out else None
-    format_ = args.format or (suffixes.get(out.suffix.lower(), "terminal") if out else "terminal")
-    if format_ not in FORMATS:
-        raise UsageError(f"unknown format {format_!r}")
+    out, format_ = _explain_destination(args)
     try:
-        if args.sizes is not None:
-            problem = random_problem(args.sizes, args.seed, args.activation, args.output_activation,
-                                     args.loss or "half_sum")
-        else:
-            problem = load_problem(args.source)
-        x = problem.x if args.x is None else (args.x[0] if len(args.x) == 1 else args.x)
-        t = problem.t if args.t is None else _explain_targets(args.t)
-        if x is None or t is None:
-            raise UsageError(f"{args.source} holds no example: give --x and --t")
-        explanation = explain(problem.model, x, t, args.loss or problem.loss,
-                              problem.lr if args.lr is None else args.lr, title=problem.title,
-                              fixed_biases=args.fixed_biases)
+        explanation = _explanation_for(args)
     except GradientMismatchError as error:
         print(f"chainrule explain: CHECK FAILED: {error}", file=sys.stderr)
         return 1
@@ -359,6 +334,50 @@ def _explain(args: argparse.Namespace) -> int:
         colour = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
         sys.stdout.write(render(explanation, "terminal", colour=colour))
         return 0
+    _write_explanation(explanation, out, format_)
+    return 0
+
+
+def _explain_destination(args: argparse.Namespace):
+    """(the --out path or None, the format): --format, else the extension of --out, else the terminal."""
+    from pathlib import Path
+
+    from chainrule.explain import FORMATS
+    from chainrule.explain.render import EXTENSIONS
+
+    suffixes = {extension: name for name, extension in EXTENSIONS.items()}
+    out = Path(args.out) if args.out else None
+    format_ = args.format or (suffixes.get(out.suffix.lower(), "terminal") if out else "terminal")
+    if format_ not in FORMATS:
+        raise UsageError(f"unknown format {format_!r}")
+    return out, format_
+
+
+def _explanation_for(args: argparse.Namespace):
+    """The explanation of the spec, model or --sizes network, on its example or on --x and --t."""
+    from chainrule.explain import explain, load_problem, random_problem
+
+    if args.sizes is not None:
+        problem = random_problem(args.sizes, args.seed, args.activation, args.output_activation,
+                                 args.loss or "half_sum")
+    else:
+        problem = load_problem(args.source)
+    x = problem.x if args.x is None else (args.x[0] if len(args.x) == 1 else args.x)
+    t = problem.t if args.t is None else _explain_targets(args.t)
+    if x is None or t is None:
+        raise UsageError(f"{args.source} holds no example: give --x and --t")
+    return explain(problem.model, x, t, args.loss or problem.loss, problem.lr if args.lr is None else args.lr,
+                   title=problem.title, fixed_biases=args.fixed_biases)
+
+
+def _write_explanation(explanation, out, format_: str) -> None:
+    """Write the explanation in `format_` (to explanation.<ext> when no --out) and say what was written."""
+    from pathlib import Path
+
+    from chainrule.explain import render
+    from chainrule.explain.render import EXTENSIONS
+    from chainrule.files import write_atomically
+
     out = out or Path(f"explanation{EXTENSIONS[format_]}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -369,7 +388,6 @@ def _explain(args: argparse.Namespace) -> int:
     print(f"cost {summary['cost']:.8g} -> {summary['cost_after']:.8g} after one step; "
           f"all gradients checked (engine and finite differences)")
     print(f"wrote {out}")
-    return 0
 
 
 def _explain_targets(rows: list) -> list:
