@@ -9,7 +9,6 @@ engine, checked equal by a test), which is what makes the classic grid take seco
 from __future__ import annotations
 
 import csv
-import inspect
 import io
 import itertools
 import json
@@ -22,34 +21,24 @@ from typing import Any
 
 import numpy as np
 
+from .autodiff import Tensor, tensor
 from .data import DATASETS, load_dataset, train_test_split
 from .diagnose import Diagnosis, Target, default_target, diagnose
 from .files import write_atomically
+from .nn.activations import ACTIVATIONS
 from .nn.functional import LOSSES, OUTPUT_ACTIVATION, decision_threshold
 from .nn.layers import MLP
-from .optim import OPTIMIZERS, Adam
+from .optim import OPTIMIZERS, Optimizer
 
-VECTORISED_OPTIMIZERS = ("sgd", "momentum", "adam")  # entries of chainrule.optim.OPTIMIZERS that _Descent runs
 MAX_RUNS = 1000
-VECTORISED_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
 
 
 # ----------------------------------------------------------------------------- the vectorised seam
 def _sigma(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(σ(z), σ'(z)) elementwise for the activation `name`."""
-    if name == "sigmoid":
-        a = 1.0 / (1.0 + np.exp(-z))
-        return a, a * (1.0 - a)
-    if name == "tanh":
-        a = np.tanh(z)
-        return a, 1.0 - a * a
-    if name == "relu":
-        return np.maximum(z, 0.0), (z > 0).astype(z.dtype)
-    if name == "leaky_relu":
-        return np.where(z > 0, z, 0.01 * z), np.where(z > 0, 1.0, 0.01)
-    if name == "softplus":
-        return np.logaddexp(0.0, z), 1.0 / (1.0 + np.exp(-z))
-    return z, np.ones_like(z)
+    """(σ(z), σ'(z)) elementwise for the activation `name`, both from its registry entry (chainrule.nn.ACTIVATIONS):
+    σ by the engine's function (on a plain array a primitive is its forward), σ′ as the entry writes it out."""
+    spec = ACTIVATIONS[name]
+    return np.asarray(spec.function(z)), np.asarray(spec.textbook_derivative(z), dtype=z.dtype)
 
 
 def _cost_and_output_gradient(loss: str, out: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,13 +122,6 @@ class _Batched:
         return grads
 
 
-def _adam_constants() -> tuple[float, float, float]:
-    """(β₁, β₂, ε): Adam's defaults, read from its signature."""
-    parameters = inspect.signature(Adam).parameters
-    beta1, beta2 = parameters["betas"].default
-    return beta1, beta2, parameters["eps"].default
-
-
 def _record_test(net: _Batched, test_data: tuple[np.ndarray, np.ndarray] | None, threshold: float,
                  test_acc: np.ndarray | None, live: np.ndarray, epoch: int) -> None:
     if test_data is None or test_acc is None:
@@ -149,36 +131,25 @@ def _record_test(net: _Batched, test_data: tuple[np.ndarray, np.ndarray] | None,
 
 
 class _Descent:
-    """Full-batch SGD (with momentum) or Adam on stacked arrays: the formulas of chainrule.optim, with the
-    hyper-parameters of its registry entry `name`."""
+    """The registry's optimiser `name` (chainrule.optim.OPTIMIZERS, with its default hyper-parameters) run on the
+    stacked arrays: its update is elementwise, so one step on (S, ...) arrays is S networks' steps side by side.
+    The stacked arrays of `net` become the optimiser's parameters (the same arrays, updated in place)."""
 
-    def __init__(self, name: str, lr: float, params: list[np.ndarray]) -> None:
-        defaults = OPTIMIZERS[name].defaults
-        self.name = "adam" if name == "adam" else "sgd"
-        self.lr, self.momentum, self.steps = lr, float(defaults.get("momentum", 0.0)), 0
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
+    def __init__(self, name: str, lr: float, net: _Batched) -> None:
+        self.parameters = [tensor(p, requires_grad=True) for p in net.arrays()]
+        net.W = [p.data for p in self.parameters[0::2]]
+        net.b = [p.data for p in self.parameters[1::2]]
+        self.optimizer: Optimizer = OPTIMIZERS[name](self.parameters, lr=lr)
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray], live: np.ndarray) -> None:
-        """Update, in place, the networks marked live (S,) booleans."""
-        self.steps += 1
-        for p, g, m, v in zip(params, grads, self.m, self.v):
-            g = np.where(live.reshape(-1, *[1] * (g.ndim - 1)), g, 0.0)
-            if self.name == "sgd":
-                if self.momentum:
-                    m *= self.momentum
-                    m += g
-                    g = m
-                p -= self.lr * g
-                continue
-            beta1, beta2, eps = _adam_constants()
-            m *= beta1
-            m += (1.0 - beta1) * g
-            v *= beta2
-            v += (1.0 - beta2) * g * g
-            step_size = self.lr / (1.0 - beta1**self.steps)
-            denominator = np.sqrt(v) / math.sqrt(1.0 - beta2**self.steps) + eps
-            p -= np.where(live.reshape(-1, *[1] * (g.ndim - 1)), step_size * m / denominator, 0.0)
+    def step(self, grads: list[np.ndarray], live: np.ndarray) -> None:
+        """One update of the networks marked live ((S,) booleans); the others keep their parameters."""
+        dead = ~live
+        kept = [p.data[dead] for p in self.parameters] if dead.any() else []  # fancy indexing copies
+        for p, g in zip(self.parameters, grads):
+            p.grad = Tensor(g)
+        self.optimizer.step()
+        for p, values in zip(self.parameters, kept):
+            p.data[dead] = values
 
 
 def _build_models(sizes: Sequence[int], activation: str, loss: str, seeds: Sequence[int],
@@ -192,7 +163,7 @@ def train_seeds(models: Sequence[MLP], loss: str, optimizer: str, lr: float, tra
                 epochs: int, test_data: tuple[np.ndarray, np.ndarray] | None = None, on_epoch: Callable[[int], Any] | None = None) -> SeedRuns:
     """Full-batch descent on S MLPs of one architecture at once (weights stacked as (S, out, in)).
 
-    `optimizer` is "sgd", "momentum" or "adam" (their chainrule.optim.OPTIMIZERS entries). Equals running
+    `optimizer` names an entry of chainrule.optim.OPTIMIZERS (its class runs the update). Equals running
     `train.fit(model, loss, OPTIMIZERS[optimizer](params, lr=lr), train_data, epochs)` on each model in turn, to
     rounding; the models themselves are left untouched. A network whose cost becomes NaN/inf keeps its last
     finite parameters and stops (as `fit` does), the others go on.
@@ -200,9 +171,9 @@ def train_seeds(models: Sequence[MLP], loss: str, optimizer: str, lr: float, tra
     X, y = (np.asarray(v) for v in train_data)
     threshold = decision_threshold(loss)
     net = _Batched(models)
+    descent = _Descent(optimizer, lr, net)
     params = net.arrays()
     start = [[p[s].copy() for p in params] for s in range(len(models))]
-    descent = _Descent(optimizer, lr, params)
     S = len(models)
     losses = np.full((S, epochs + 1), np.nan)
     train_acc = np.full((S, epochs + 1), np.nan)
@@ -228,7 +199,7 @@ def train_seeds(models: Sequence[MLP], loss: str, optimizer: str, lr: float, tra
             if epoch == epochs or not live.any():
                 break
             previous = [p.copy() for p in params]
-            descent.step(params, net.gradients(inputs, slopes, grad_out), live)
+            descent.step(net.gradients(inputs, slopes, grad_out), live)
     final = [[p[s].copy() for p in params] for s in range(S)]
     return SeedRuns(losses, train_acc, test_acc, start, final, stopped)
 
@@ -341,8 +312,7 @@ def _check_names(dataset: str, lrs: Sequence[float], losses: Sequence[str], opti
     if bad_lr:
         raise ValueError(f"every learning rate must be a positive number, got {bad_lr[0]:g}")
     for what, values, known in (("cost", losses, LOSSES), ("optimizer", optimizers, OPTIMIZERS),
-                                ("optimizer for a sweep", optimizers, VECTORISED_OPTIMIZERS),
-                                ("activation", [activation], VECTORISED_ACTIVATIONS)):
+                                ("activation", [activation], ACTIVATIONS)):
         unknown = [v for v in values if v not in known]
         if unknown:
             raise ValueError(f"unknown {what} {unknown[0]!r}; choose one of {', '.join(known)}")

@@ -9,6 +9,7 @@ import pytest
 
 from chainrule import cli, sweep
 from chainrule.data import xor
+from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.layers import MLP
 from chainrule.optim import OPTIMIZERS
 from chainrule.train import fit
@@ -26,6 +27,40 @@ def test_training_seeds_together_equals_training_each_with_the_engine(loss, opti
         np.testing.assert_allclose(together.train_loss[s], history.train_loss, rtol=1e-9, atol=1e-12)
         for p, value in zip(engine.parameters(), together.final[s]):
             np.testing.assert_allclose(p.data, value, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimizer_of_the_registry_runs_in_a_sweep_as_the_engine_trainer_runs_it(name):
+    X, y = xor()
+    models = sweep._build_models([2, 3, 1], "tanh", "mse", [0, 1])
+    together = sweep.train_seeds(models, "mse", name, 0.1, (X, y), 40)
+    for s, model in enumerate(models):
+        engine = MLP(model.sizes, activation="tanh", output_activation=model.output_activation, rng=s)
+        history = fit(engine, "mse", OPTIMIZERS[name](engine.parameters(), lr=0.1), (X, y), 40, progress=False)
+        np.testing.assert_allclose(together.train_loss[s], history.train_loss, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_every_activation_of_the_registry_runs_in_a_sweep_as_the_engine_trainer_runs_it(activation):
+    X, y = xor()
+    models = sweep._build_models([2, 3, 1], activation, "bce", [0])
+    together = sweep.train_seeds(models, "bce", "sgd", 0.5, (X, y), 30)
+    engine = MLP(models[0].sizes, activation=activation, output_activation=models[0].output_activation, rng=0)
+    history = fit(engine, "bce", OPTIMIZERS["sgd"](engine.parameters(), lr=0.5), (X, y), 30, progress=False)
+    np.testing.assert_allclose(together.train_loss[0], history.train_loss, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam", "rmsprop"])
+def test_a_stopped_network_keeps_its_parameters_while_the_optimizer_state_would_move_them(name):
+    net = sweep._Batched(sweep._build_models([2, 3, 1], "tanh", "mse", [0, 1]))
+    descent = sweep._Descent(name, 0.1, net)
+    ones = [np.ones_like(p) for p in net.arrays()]
+    descent.step(ones, np.array([True, True]))  # both move, and the optimiser's state is now non-zero
+    before = [p.copy() for p in net.arrays()]
+    descent.step([0 * g for g in ones], np.array([True, False]))
+    for p, old in zip(net.arrays(), before):
+        np.testing.assert_array_equal(p[1], old[1])  # stopped: not moved by momentum or running averages
+        assert not np.array_equal(p[0], old[0]) or name != "momentum"
 
 
 def test_runs_of_one_seed_start_from_the_same_weights_in_every_setting_of_an_architecture():
@@ -70,7 +105,7 @@ def test_sweep_command_prints_the_table_and_writes_csv_json_and_a_picture(tmp_pa
 @pytest.mark.parametrize("argv, words", [
     (["--lr", "0"], "positive"), (["--lr", "-1"], "positive"), (["--loss", "hinge"], "unknown cost"),
     (["--seed", *map(str, range(200)), "--lr", "1", "2", "3"], "too many"), (["--hidden", "2,x"], "--hidden"),
-    (["--optimizer", "adagrad"], "unknown optimizer"), (["--optimizer", "rmsprop"], "optimizer for a sweep")])
+    (["--optimizer", "adagrad"], "unknown optimizer"), (["--activation", "swish"], "unknown activation")])
 def test_bad_sweep_input_is_one_line_and_exit_2_before_any_training(argv, words, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sweep, "train_seeds", lambda *a, **k: pytest.fail("trained despite bad input"))
     status = cli.main(["sweep", "xor", *argv, "--out", str(tmp_path)])

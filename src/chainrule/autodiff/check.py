@@ -6,10 +6,12 @@ operation that produces NaN or inf (forward or backward) raise, naming the opera
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from ..numeric import central_difference
 from .functional import grad
 from .tensor import Tensor, mode, no_grad
 
@@ -19,20 +21,23 @@ class GradcheckError(AssertionError):
 
 
 def _numeric_gradient(f: Callable, inputs: list[np.ndarray], i: int, eps: float) -> np.ndarray:
-    """∂f/∂x_i by central differences (f(x + ε) − f(x − ε)) / 2ε, element by element."""
+    """∂f/∂x_i by central differences (chainrule.numeric.central_difference), element by element."""
     x = inputs[i]
     result = np.zeros_like(x)
     for index in np.ndindex(x.shape):
         original = x[index]
-        values = []
-        for step in (eps, -eps):
-            x[index] = original + step
-            with no_grad():
-                out = f(*[Tensor._leaf(v) for v in inputs])
-            values.append(float(np.asarray(out.data if isinstance(out, Tensor) else out)))
+        result[index] = central_difference(partial(_value_moved, f, inputs, x, index, original), eps)
         x[index] = original
-        result[index] = (values[0] - values[1]) / (2 * eps)
     return result
+
+
+def _value_moved(f: Callable, inputs: list[np.ndarray], x: np.ndarray, index: tuple, original: float,
+                 step: float) -> float:
+    """f at the inputs with the element x[index] moved to original + step (x is one of the inputs)."""
+    x[index] = original + step
+    with no_grad():
+        out = f(*[Tensor._leaf(v) for v in inputs])
+    return float(np.asarray(out.data if isinstance(out, Tensor) else out))
 
 
 def gradcheck(f: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
