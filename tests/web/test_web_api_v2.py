@@ -181,3 +181,21 @@ def test_the_diagnosis_is_the_projects_and_comes_with_training(client):
     answer = client.post(url(state, "diagnose"), json={})
     assert answer.status_code == 200 and answer.json()["diagnosis"]["message"]
     assert client.post(url(state, "diagnose"), json={"now": 1}).status_code == 422
+
+
+def test_the_model_downloads_as_a_file_that_predict_and_explain_read(client, tmp_path):
+    from chainrule import io
+    from chainrule.train import predict
+
+    state = create(client, features=["x1", "x2", "x1sq"], hidden=[4])
+    answer = client.get(url(state, "model"))
+    assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
+    path = tmp_path / "model.npz"
+    path.write_bytes(answer.content)
+    model, metadata = io.load(path), io.metadata(path)
+    assert metadata["features"] == ["x1", "x2", "x1sq"] and metadata["loss"] == "bce"
+    a0 = np.array([state["example"]["inputs"]])
+    assert predict(model, a0)[0, 0] == pytest.approx(
+        1 / (1 + np.exp(-(np.array(state["weights"]["W"][2]) @ np.tanh(np.array(state["weights"]["W"][1]) @ a0[0]
+                                                                         + state["weights"]["b"][1])
+                          + state["weights"]["b"][2])[0])), rel=1e-12)

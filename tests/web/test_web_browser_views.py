@@ -289,6 +289,7 @@ def test_the_url_holds_the_configuration_and_each_browser_gets_its_own_session(l
     first.wait_for_selector(SETTLED)
     assert state(live_url, first)["config"]["dataset"] == "moons"
     assert "not in it" in first.locator("#share-note").inner_text()
+    assert first.locator("#download-model").get_attribute("href") == f"/api/sessions/{a['session']}/model"
     first.click("#copy-command")
     assert first.locator("#command-out").inner_text().startswith("chainrule train moons --hidden 5 3")
     screenshot(first, "17-from-a-link")

@@ -236,6 +236,13 @@ class PlaygroundAPI:
         fields(await read_json(request, required=False), {})
         return await self.answer(request, Playground.diagnose)
 
+    async def model(self, request: Request) -> Response:
+        session = self.session(request)
+        async with self.sessions.use(session) as playground:
+            body = await self.engine(playground.model_file)
+        headers = {**NO_STORE, "Content-Disposition": 'attachment; filename="playground-model.npz"'}
+        return Response(body, media_type="application/octet-stream", headers=headers)
+
     async def explain(self, request: Request) -> Response:
         session = self.session(request)
         async with self.sessions.use(session) as playground:
@@ -284,6 +291,7 @@ def create_app(capacity: int = 256, allowed_hosts: Sequence[str] = LOOPBACK_HOST
         Route(f"{prefix}/weight", api.weight, methods=["POST"]),
         Route(f"{prefix}/diagnose", api.diagnose, methods=["POST"]),
         Route(f"{prefix}/explain", api.explain, methods=["GET"]),
+        Route(f"{prefix}/model", api.model, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -16,6 +16,8 @@ def explanation_html(playground: Playground) -> str:
     x, t = playground.explanation_inputs()
     split, index = playground.example
     title = f"Back-propagation for {split} example #{index} of the playground ({playground.config.dataset})"
+    if playground.config.regularization != "none" and playground.config.regularization_rate > 0:
+        title += f" (the cost without the playground's {playground.config.regularization.upper()} penalty)"
     try:
         explanation = explain(playground.model, x, t, loss=playground.config.loss, lr=playground.config.lr,
                               title=title)

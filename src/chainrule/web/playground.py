@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import math
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,10 +19,10 @@ import numpy as np
 from chainrule.diagnose import Target, default_target, diagnose
 from chainrule.nn import MLP, get_loss
 from chainrule.nn.activations import ACTIVATIONS
-from chainrule.nn.functional import accuracy
+from chainrule.nn.functional import accuracy, decision_threshold
 from chainrule.optim import OPTIMIZERS, Optimizer
 
-from .. import data
+from .. import data, io
 from ..autodiff import mark_modified, no_grad, tensor
 from .config import FEATURES, LIMITS, MAX_UPDATES_PER_REQUEST, BadInput, PlaygroundConfig
 from .datasets import Split, extent, feature_matrix, make_split
@@ -395,6 +397,18 @@ class Playground:
             train_accuracy=None if c.is_regression else accuracy(train_out, s.y_train),
             test_accuracy=None if c.is_regression else accuracy(test_out, s.y_test),
         )
+
+    def model_file(self) -> bytes:
+        """The network as a `chainrule.io` .npz file (what `chainrule predict` and `chainrule explain` read), its
+        metadata saying the cost, the threshold and the input features a⁰ the network takes."""
+        c = self.config
+        names = [FEATURES[name] for name in c.features]
+        metadata = {"loss": c.loss, "threshold": decision_threshold(c.loss), "dataset": c.dataset,
+                    "features": list(c.features), "source": "chainrule playground",
+                    "inputs": f"the network's inputs are the features ({', '.join(names)}) of a point (x₁, x₂)"}
+        with tempfile.TemporaryDirectory() as folder:
+            path = io.save(self.model, Path(folder) / "model.npz", metadata=metadata)
+            return path.read_bytes()
 
     # ----------------------------------------------------------------------------------- the state as JSON
     def explanation_inputs(self) -> tuple[np.ndarray, Any]:

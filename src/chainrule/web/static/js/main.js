@@ -11,6 +11,7 @@ import { drawBoundary, drawLossCurve } from "./plots.js";
 import { classColour } from "./colors.js";
 import { configFromHash, hashOf, trainCommand } from "./url.js";
 import { networkTable } from "./table.js";
+import { indexed } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 // Speed 1..5: epochs per request and the pause between requests (ms).
@@ -239,8 +240,7 @@ function diagnosisBox(state) {
   box.dataset.verdict = d.verdict;
   const serious = d.verdict !== "plateau";
   box.className = serious ? "warning serious" : "warning";
-  const lr = d.suggested_lr ? ` Try η = ${fmt(d.suggested_lr, 3)}.` : "";
-  box.textContent = `${serious ? "⚠ " : ""}Diagnosis (as chainrule train gives it): ${d.message}${lr}`;
+  box.textContent = `${serious ? "⚠ " : ""}Diagnosis (as chainrule train gives it): ${d.message}`;
 }
 
 function detailsOf(target, withValues = true) {
@@ -255,7 +255,7 @@ function editor(target) {
   const s = app.state;
   const isBias = target.type === "neuron";
   const value = isBias ? s.weights.b[target.l][target.j] : s.weights.W[target.l][target.j][target.k];
-  const name = isBias ? `b${target.l},${target.j + 1}` : `w${target.l},${target.j + 1}${target.k + 1}`;
+  const name = isBias ? indexed("b", target.l, target.j + 1) : indexed("w", target.l, `${target.j + 1}${target.k + 1}`);
   return `<div class="edit"><label>Set ${isBias ? "the bias" : "this weight"} by hand <input type="number" step="any" id="edit-value" ` +
     `value="${value}" aria-label="new value of ${name}"></label> <button type="button" id="edit-apply">Set ${name}</button></div>`;
 }
@@ -264,8 +264,13 @@ function hideTooltip() {
   $("tooltip").hidden = true;
 }
 
+// Where the pointer chose something: the redrawn element under a still pointer must not bring the tooltip back.
+let chosenAt = null;
+
 const handlers = {
   hover(target, event) {
+    if (chosenAt && chosenAt[0] === event.clientX && chosenAt[1] === event.clientY) return;
+    chosenAt = null;
     const tip = $("tooltip");
     tip.innerHTML = detailsOf(target, false) + '<p class="muted">Click to keep it, with exact values.</p>';
     tip.hidden = false;
@@ -279,6 +284,7 @@ const handlers = {
   leave: hideTooltip,
   select(target, event) {
     if (event) event.stopPropagation();
+    if (event && "clientX" in event) chosenAt = [event.clientX, event.clientY];
     hideTooltip();
     app.selected = target;
     render();
@@ -319,6 +325,7 @@ function render() {
   drawLossCurve($("loss-curve"), s.history, app.view.logScale);
   $("metrics").innerHTML = metricsTable(s);
   $("explain-link").href = `/api/sessions/${s.session}/explain`;
+  $("download-model").href = `/api/sessions/${s.session}/model`;
   if ($("network-table-box").open) $("network-table").innerHTML = networkTable(s);
   $("pick-split").value = s.example.split;
   $("pick-index").value = s.example.index;

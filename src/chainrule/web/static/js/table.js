@@ -2,7 +2,7 @@
 // its numbers in the details card), so that a keyboard or a screen reader reaches all of them.
 
 import { fmt } from "./format.js";
-import { layerName, neuronName, neuronQuantity } from "./view.js";
+import { indexed, layerName, neuronName, neuronQuantity } from "./view.js";
 
 export function networkTable(state) {
   const rows = [];
@@ -22,5 +22,5 @@ export function networkTable(state) {
 
 function incoming(state, l, j) {
   return state.weights.W[l][j].map((w, k) =>
-    `<button type="button" data-target="e-${l}-${j}-${k}">w${l},${j + 1}${k + 1} = ${fmt(w, 4)}</button>`).join(" ");
+    `<button type="button" data-target="e-${l}-${j}-${k}">${indexed("w", l, `${j + 1}${k + 1}`)} = ${fmt(w, 4)}</button>`).join(" ");
 }

@@ -49,9 +49,13 @@ const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 const SUBSCRIPT = "₀₁₂₃₄₅₆₇₈₉";
 const script = (n, digits) => String(n).split("").map((d) => digits[Number(d)]).join("");
 
+// A plain-text symbol with a superscript and a subscript of digits: indexed("w", 2, "13") is w²₁₃.
+export function indexed(base, sup, sub) {
+  return `${base}${script(sup, SUPERSCRIPT)}${script(sub, SUBSCRIPT)}`;
+}
+
 // The plain-text name of what neuron j of layer l shows: an input feature, a^l_j or δ^l_j.
 export function neuronName(state, kind, l, j) {
   if (l === 0) return state.input_names[j];
-  const base = kind === "delta" ? "δ" : "a";
-  return `${base}${script(l, SUPERSCRIPT)}${script(j + 1, SUBSCRIPT)}`;
+  return indexed(kind === "delta" ? "δ" : "a", l, j + 1);
 }
