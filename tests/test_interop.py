@@ -398,3 +398,23 @@ def test_a_tampered_checkpoint_is_refused_in_one_line(tmp_path, edit, message):
     np.savez(path, **arrays)
     with pytest.raises(ModelFileError, match=message):
         io.load_checkpoint(path)
+
+
+def test_the_readmes_export_commands_run_and_write_what_they_say(torch, tmp_path, monkeypatch):
+    import re
+    import shlex
+    from pathlib import Path
+
+    import_extra_or_skip("onnxruntime", "interop")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    commands = [line.split("#")[0].strip() for block in re.findall(r"^```sh\n(.*?)^```$", readme, re.S | re.M)
+                for line in block.splitlines() if line.startswith("chainrule export ")]
+    assert {shlex.split(c)[shlex.split(c).index("--to") + 1] for c in commands} == {"torch", "safetensors", "onnx"}
+    monkeypatch.chdir(tmp_path)
+    model = MLP([2, 2, 1], output_activation="sigmoid", rng=1)
+    chainrule.save(model, "runs/demo/model.npz", metadata={"loss": "half_sum", "threshold": 0.5})
+    for command in commands:
+        words = shlex.split(command)
+        status, printed = run_cli(*words[1:])
+        out = words[words.index("--out") + 1]
+        assert status == 0 and f"wrote {out}" in printed and Path(out).stat().st_size > 0, command
