@@ -406,7 +406,7 @@ def _add_chain_commands(sub: argparse._SubParsersAction) -> None:
         'chainrule chain "exp(sin(x**2))" --at x=0.7\n  chainrule chain "x*y + sin(x)" --at x=0.5 y=2 '
         "--graph chain.svg")
     chain.add_argument("expression", help="operators + - * / ** and functions exp log sin cos tan tanh sqrt "
-                       "sigmoid relu softplus abs log1p expm1 square (quote it)")
+                       "sigmoid relu softplus abs log1p expm1 square, max(a, b) min(a, b) (quote it)")
     chain.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE",
                        help="the point, e.g. --at x=0.7 y=2 (or x=0.7,y=2)")
     chain.add_argument("--graph", metavar="FILE", help="also draw the computation graph (.svg or .dot)")

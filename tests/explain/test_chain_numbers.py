@@ -87,3 +87,19 @@ def test_the_local_rules_of_the_gates_used_are_said_in_words():
     assert "add: passes v̄ unchanged to each input" in text
     assert "multiply: gives each input v̄ times the OTHER input" in text
     assert "subtract" not in text  # only the rules the expression uses
+
+
+def test_max_routes_the_adjoint_to_the_winner_and_splits_a_tie():
+    e = explain_chain("max(x*y, x+y)", {"x": 2.0, "y": 3.0})  # x·y = 6 wins over x + y = 5
+    assert e.adjoints["v1"] == 1.0 and e.adjoints["v2"] == 0.0
+    assert e.gradient == {"x": 3.0, "y": 2.0}
+    assert "max: routes v̄ to the larger input (the winner)" in e.to_text()
+    tie = explain_chain("max(x, 1)", {"x": 1.0})
+    assert tie.gradient["x"] == 0.5 and tie.agrees_with_finite_differences() == {"x": True}
+    assert explain_chain("min(x, 2*x)", {"x": 1.0}).gradient["x"] == 1.0
+
+
+def test_max_takes_exactly_two_arguments():
+    from chainrule.explain.chain import ExpressionError
+    with pytest.raises(ExpressionError, match=r"max\(\) takes exactly two arguments"):
+        explain_chain("max(x)", {"x": 1.0})

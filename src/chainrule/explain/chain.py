@@ -57,11 +57,14 @@ FUNCTIONS: dict[str, FunctionRule] = {
     "abs": FunctionRule(ad.abs, "sign({u})"),
 }
 OPERATORS: dict[str, Primitive] = {"add": rules.add_p, "sub": rules.sub_p, "mul": rules.mul_p, "div": rules.div_p,
-                                   "pow": rules.power_p, "neg": rules.neg_p}
+                                   "pow": rules.power_p, "neg": rules.neg_p,
+                                   "max": rules.maximum_p, "min": rules.minimum_p}  # max(a, b) and min(a, b)
+TWO_ARGUMENTS = ("max", "min")  # functions of two arguments (the others in FUNCTIONS take one)
 CONSTANTS = {"pi": math.pi}
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
 _SYMBOL = {"add": "+", "sub": "−", "mul": "·", "div": "/", "pow": "^"}
-ALLOWED = "operators + - * / ** and unary -, numbers, variables, and the functions " + ", ".join(FUNCTIONS)
+ALLOWED = ("operators + - * / ** and unary -, numbers, variables, the functions " + ", ".join(FUNCTIONS)
+           + " and max(a, b), min(a, b)")
 
 
 # ------------------------------------------------------------------ parsing: text → a small tree
@@ -150,11 +153,14 @@ def _convert_call(node: ast.Call, depth: int) -> Node:
         raise ExpressionError(f"only plain function names can be called ('{ast.unparse(node.func)}' is not one);"
                               f" allowed: {', '.join(FUNCTIONS)}")
     name = node.func.id
-    if name not in FUNCTIONS:
-        raise ExpressionError(f"unknown function '{name}'; allowed: {', '.join(FUNCTIONS)}")
-    if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-        raise ExpressionError(f"{name}() takes exactly one argument, e.g. {name}(x)")
-    return _fold(Node(name, (_convert(node.args[0], depth + 1),)))
+    if name not in FUNCTIONS and name not in TWO_ARGUMENTS:
+        raise ExpressionError(f"unknown function '{name}'; allowed: {', '.join((*FUNCTIONS, *TWO_ARGUMENTS))}")
+    count = 2 if name in TWO_ARGUMENTS else 1
+    if node.keywords or len(node.args) != count or any(isinstance(a, ast.Starred) for a in node.args):
+        example = f"{name}(x, y)" if count == 2 else f"{name}(x)"
+        raise ExpressionError(f"{name}() takes exactly {'two arguments' if count == 2 else 'one argument'}, "
+                              f"e.g. {example}")
+    return _fold(Node(name, tuple(_convert(a, depth + 1) for a in node.args)))
 
 
 _CONVERTERS: dict[type, Callable[[Any, int], Node]] = {
@@ -189,7 +195,7 @@ def _apply(kind: str, args: list) -> object:
         return -a
     b = args[1]
     return {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
-            "pow": lambda: a ** b}[kind]()
+            "pow": lambda: a ** b, "max": lambda: ad.maximum(a, b), "min": lambda: ad.minimum(a, b)}[kind]()
 
 
 def _describe(node: Node) -> str:
@@ -201,7 +207,7 @@ def _describe(node: Node) -> str:
         return f"−{_describe(node.args[0])}"
     if node.kind in _SYMBOL:
         return f"({_describe(node.args[0])} {_SYMBOL[node.kind]} {_describe(node.args[1])})"
-    return f"{node.kind}({_describe(node.args[0])})"
+    return f"{node.kind}({', '.join(_describe(a) for a in node.args)})"
 
 
 def _num(value: float) -> str:
@@ -332,7 +338,7 @@ def _formula(kind: str, args: tuple[str, ...]) -> str:
         return f"{args[0]} {_SYMBOL[kind]} {args[1]}" if kind != "pow" else f"{args[0]}^{args[1]}"
     if kind == "neg":
         return f"−{args[0]}"
-    return f"{kind}({args[0]})"
+    return f"{kind}({', '.join(args)})"
 
 
 def _is_name(arg: str | float) -> bool:
@@ -360,6 +366,9 @@ def _partial_texts(step: Step) -> list[str]:
     if kind == "neg":
         return ["−1"]
     na, nb = args
+    if kind in TWO_ARGUMENTS:  # the winner takes ḡ; a tie splits it (the engine's convention)
+        wins = ">" if kind == "max" else "<"
+        return [f"(1 if {na} {wins} {nb}, ½ if equal, else 0)", f"(1 if {nb} {wins} {na}, ½ if equal, else 0)"]
     return {"add": ["1", "1"], "sub": ["1", "−1"], "mul": [nb, na], "div": [f"1/{nb}", f"−{na}/{nb}²"],
             "pow": [_power_rule_text(step.operands[0], step.operands[1]), f"ln({na})·{na}^{nb}"]}[kind]
 
@@ -611,6 +620,8 @@ LOCAL_RULES = {  # what each kind of gate does to the adjoint arriving from abov
     "div": "divide a/b: gives a v̄/b and b −v̄·a/b²",
     "pow": "power a^b: gives a v̄·b·a^(b−1) (and b, where it is a variable, v̄·ln(a)·a^b)",
     "neg": "negate: gives its input −v̄",
+    "max": "max: routes v̄ to the larger input (the winner) and 0 to the other; a tie splits it ½ and ½",
+    "min": "min: routes v̄ to the smaller input and 0 to the other; a tie splits it ½ and ½",
 }
 
 
