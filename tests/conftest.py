@@ -8,13 +8,16 @@ optional extras (onnx, notebook, docs) under CHAINRULE_REQUIRE_EXTRAS=1.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections import Counter
 from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# the helpers live in a module of their own: `from conftest import ...` would find whichever conftest.py was
+# imported last (tests/web has one too)
+from optional_imports import import_extra_or_skip, import_torch_or_skip  # noqa: F401
 
 pytest_plugins = ["pytester"]  # tests/test_docs.py runs a small suite to check the skip summary
 
@@ -29,39 +32,11 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
 
-TORCH_REQUIRED = os.environ.get("CHAINRULE_REQUIRE_TORCH") == "1"
-
-
-def import_torch_or_skip() -> ModuleType:
-    """Import PyTorch; skip (or fail, under CHAINRULE_REQUIRE_TORCH=1) with the reason when it is missing."""
-    try:
-        import torch
-    except ImportError as exc:
-        reason = f"PyTorch is not importable ({exc}); install the reference with: pip install -e '.[compare]'"
-        if TORCH_REQUIRED:
-            pytest.fail(f"CHAINRULE_REQUIRE_TORCH=1 but {reason}", pytrace=False)
-        pytest.skip(f"comparison with PyTorch skipped: {reason}")
-    return torch
-
 
 @pytest.fixture(scope="session")
 def torch() -> ModuleType:
     """The `torch` module, for tests that compare chainrule with PyTorch."""
     return import_torch_or_skip()
-
-
-EXTRAS_REQUIRED = os.environ.get("CHAINRULE_REQUIRE_EXTRAS") == "1"
-
-
-def import_extra_or_skip(module: str, extra: str) -> ModuleType:
-    """Import an optional package; skip (or fail, under CHAINRULE_REQUIRE_EXTRAS=1) naming the extra to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        reason = f"{module} is not importable ({exc}); install it with: pip install -e '.[{extra}]'"
-        if EXTRAS_REQUIRED:
-            pytest.fail(f"CHAINRULE_REQUIRE_EXTRAS=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
 
 
 def skip_reasons(reports: list) -> Counter:

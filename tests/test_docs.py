@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from chainrule.cli import main
-from conftest import import_extra_or_skip
+from optional_imports import import_extra_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "architecture.md")

@@ -20,7 +20,7 @@ from chainrule.cli import main, missing_extra_message
 from chainrule.interop import ExportError
 from chainrule.io import ModelFileError
 from chainrule.nn import ACTIVATIONS, MLP, Arctan, LeakyReLU, Linear, Sequential, Tanh
-from conftest import import_extra_or_skip
+from optional_imports import import_extra_or_skip
 
 X = np.random.default_rng(7).uniform(-2, 2, size=(16, 3))
 

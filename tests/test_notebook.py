@@ -13,7 +13,7 @@ import pytest
 from chainrule.nn import MLP, Linear, Sequential, Tanh
 from chainrule.optim import SGD
 from chainrule.train import History, fit
-from conftest import import_extra_or_skip
+from optional_imports import import_extra_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "docs" / "notebooks" / "why-backprop.ipynb"

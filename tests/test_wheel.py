@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import chainrule
-from conftest import import_extra_or_skip
+from optional_imports import import_extra_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
