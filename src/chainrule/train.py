@@ -38,6 +38,7 @@ class History:
     plateau: bool = False
     messages: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    compiled: bool = False  # whether the steps ran as programs traced by chainrule.compile
 
     @property
     def epochs(self) -> int:
@@ -195,6 +196,7 @@ def fit(
     threshold: float | None = None,
     plateau_epochs: int | None = None,
     plateau_tol: float = 1e-2,
+    compile: bool = True,  # noqa: A002 - the word users know (chainrule.compile)
 ) -> History:
     """Train by w ← w − η ∂C/∂w over mini-batches for `epochs` epochs (batch_size None: the full set).
 
@@ -203,6 +205,10 @@ def fit(
     the last parameters with a finite loss. At the end, if accuracy is below 100% and the loss fell by less
     than `plateau_tol` (relative) over the last `plateau_epochs` epochs (default: a tenth of the run, at
     least 100), a message says so (see `plateau`).
+
+    With `compile` (the default) each step and each measurement runs as a program traced once by
+    `chainrule.compile` (the same numbers, less Python per step); a step that cannot be traced runs eagerly,
+    and `history.compiled` says which way it ran.
     """
     _check_counts(epochs, batch_size)
     X, y = _as_pair("train_data", train_data)
@@ -211,7 +217,7 @@ def fit(
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     full_batch = batch_size is None or batch_size >= len(X)
     callbacks = list(callbacks)
-    run = _Epochs(model, loss, optimizer, X, y, test, threshold)
+    run = _Epochs(model, loss, optimizer, X, y, test, threshold, compile)
     history = run.history
     bar = _progress_bar(progress, epochs)
     started = time.perf_counter()
@@ -224,6 +230,7 @@ def fit(
                     break
                 _advance(bar, epoch, history)
                 if epoch == epochs or _callbacks_stop(epoch, history, callbacks):
+                    run.undo_pending_step()
                     break
                 if not (run.full_batch_step(cost) if full_batch else run.mini_batch_epoch(batch_size, rng)):
                     break
@@ -266,22 +273,78 @@ class _Epochs:
     with a finite loss so that a NaN step or an interruption can go back to them."""
 
     def __init__(self, model: Module, loss: Any, optimizer: Optimizer, X: np.ndarray, y: np.ndarray,
-                 test: tuple[np.ndarray, np.ndarray] | None, threshold: float | None) -> None:
+                 test: tuple[np.ndarray, np.ndarray] | None, threshold: float | None, compiled: bool = False) -> None:
         self.model, self.optimizer, self.X, self.y, self.test = model, optimizer, X, y, test
         self.loss_fn = get_loss(loss) if isinstance(loss, str) else loss
         self.threshold = decision_threshold(loss) if threshold is None else float(threshold)
         self.params = model.parameters()
         self.snapshot = [np.array(p.data, copy=True) for p in self.params]
         self.history = History()
+        self.history.compiled = compiled
         self.stepping = False
+        if compiled:
+            from .compiler import compile as compile_step
+
+            self.compiled_forward = compile_step(self._forward)
+            self.compiled_step = compile_step(self._step)
+            self.compiled_measure_step = compile_step(self._measure_and_step)
+        self.step_applied = False  # a compiled measurement already took this epoch's full-batch step
+        self.optimizer_state: dict[str, Any] | None = None
+
+    def _forward(self, X: Any, y: Any) -> tuple[Any, Any]:
+        """The output and the cost at the current weights, recording nothing."""
+        with cr.no_grad():
+            output = self.model(X)
+            return output, self.loss_fn(output, y)
+
+    def _step(self, X: Any, y: Any) -> Any:
+        """One step of gradient descent on (X, y); returns the cost before it."""
+        self.optimizer.zero_grad()
+        cost = self.loss_fn(self.model(X), y)
+        cost.backward()
+        self.optimizer.step()
+        return cost
+
+    def _measure_and_step(self, X: Any, y: Any) -> tuple[Any, Any]:
+        """The output and cost at the current weights, then one full-batch step from them (one forward pass)."""
+        self.optimizer.zero_grad()
+        output = self.model(X)
+        cost = self.loss_fn(output, y)
+        cost.backward()
+        self.optimizer.step()
+        return output, cost
+
+    def undo_pending_step(self) -> None:
+        """Training stops after a measurement that a compiled program followed by its step: take it back."""
+        if self.step_applied:
+            self.restore()
+            self.step_applied = self.stepping = False
+
+    def _run_compiled(self, which: str, X: Any, y: Any) -> Any:
+        """The compiled program `which` on (X, y), or None after switching to eager steps if it cannot be
+        traced (the reason goes into the history's messages)."""
+        from .compiler import TraceError
+
+        try:
+            return getattr(self, which)(X, y)
+        except TraceError as error:
+            self.restore()
+            self.history.compiled = False
+            self.history.messages.append(f"the step could not be compiled, so it ran eagerly: {error}")
+            return None
 
     def keep(self) -> None:
         for p, saved in zip(self.params, self.snapshot):
             np.copyto(saved, p.data)
+        if self.history.compiled:  # a compiled step may have to be taken back whole, optimiser state included
+            self.optimizer_state = self.optimizer.state_dict()
 
     def restore(self) -> None:
         for p, saved in zip(self.params, self.snapshot):
             np.copyto(p.data, saved)
+            cr.mark_modified(p)
+        if self.optimizer_state is not None:
+            self.optimizer.load_state_dict(self.optimizer_state)
 
     def _stop_if_nonfinite(self, value: float) -> bool:
         if math.isfinite(value):
@@ -292,7 +355,17 @@ class _Epochs:
 
     def measure(self, keep_graph: bool) -> Any:
         """Record train (and test) loss and accuracy now; the cost (for a full-batch step), or None on NaN/inf."""
-        if keep_graph:
+        found = None
+        if self.history.compiled and keep_graph:  # measure, then step from the same forward pass
+            self.keep()
+            self.stepping = True
+            found = self._run_compiled("compiled_measure_step", self.X, self.y)
+            self.step_applied = found is not None
+        elif self.history.compiled:
+            found = self._run_compiled("compiled_forward", self.X, self.y)
+        if found is not None:
+            output, cost = found
+        elif keep_graph and not self.history.compiled:
             self.optimizer.zero_grad()
             output = self.model(self.X)
             cost = self.loss_fn(output, self.y)
@@ -314,10 +387,19 @@ class _Epochs:
         return cost
 
     def full_batch_step(self, cost: Any) -> bool:
+        if self.step_applied:  # the compiled measurement took it
+            self.step_applied = self.stepping = False
+            return True
         self.keep()  # these parameters have a finite loss
         self.stepping = True
-        cost.backward()
-        self.optimizer.step()
+        if not self.history.compiled or self._run_compiled("compiled_step", self.X, self.y) is None:
+            if cost.requires_grad:
+                cost.backward()
+            else:  # measured by the compiled forward (no graph), then compiling the step failed
+                self._step(self.X, self.y)
+                self.stepping = False
+                return True
+            self.optimizer.step()
         self.stepping = False
         return True
 
@@ -326,6 +408,13 @@ class _Epochs:
         self.keep()
         self.stepping = True
         for X_batch, y_batch in batches(self.X, self.y, batch_size, shuffle=True, seed=rng):
+            if self.history.compiled:  # the step runs whole; a non-finite cost sends the weights back after it
+                self.keep()
+                batch_cost = self._run_compiled("compiled_step", X_batch, y_batch)
+                if batch_cost is not None:
+                    if self._stop_if_nonfinite(_scalar(batch_cost)):
+                        return False
+                    continue
             self.optimizer.zero_grad()
             batch_cost = self.loss_fn(self.model(X_batch), y_batch)
             if self._stop_if_nonfinite(_scalar(batch_cost)):
