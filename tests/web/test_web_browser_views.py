@@ -226,6 +226,8 @@ def test_the_update_card_shows_the_optimisers_own_rule_and_eta(live_url, browser
         step = u["lr"] * entry["m_hat"] / (math.sqrt(entry["v_hat"]) + u["hyperparameters"]["eps"])
         assert after == pytest.approx(before - step, rel=1e-12)
     assert "w ← w − η ∂C/∂w" not in text.replace("\n", " ")
+    click(page, "#neuron-2-1")                            # the bias took the optimiser's step too
+    assert page.locator("#details .tag.up").count() >= 2
     screenshot(page, f"14-update-{optimizer}")
     close(page)
 

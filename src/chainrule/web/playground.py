@@ -122,6 +122,12 @@ class StepThrough:
     update: dict | None = None
 
 
+def _check_index(value: Any, low: int, stop: int, message: str) -> None:
+    """Refuse (BadInput with `message`) anything but a whole number in low..stop−1."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < stop:
+        raise BadInput(message)
+
+
 class Playground:
     """A learner's network and data, stepped through one example at a time or trained on mini-batches."""
 
@@ -307,13 +313,12 @@ class Playground:
         """Set w^l_jk (k None: the bias b^l_j) to `value` by hand, through the engine's checked in-place path
         (mark_modified); the example's forward and backward passes are computed again."""
         L = self.L
-        if isinstance(l, bool) or not isinstance(l, int) or not 1 <= l <= L:
-            raise BadInput(f"l must be a layer from 1 to {L}")
+        _check_index(l, 1, L + 1, f"l must be a layer from 1 to {L}")
         rows, columns = self.model.layers[l - 1].weight.shape
-        if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < rows:
-            raise BadInput(f"j must be a neuron of layer {l}: from 0 to {rows - 1}")
-        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < columns):
-            raise BadInput(f"k must be a neuron of layer {l - 1}: from 0 to {columns - 1} (or null for the bias)")
+        _check_index(j, 0, rows, f"j must be a neuron of layer {l}: from 0 to {rows - 1}")
+        if k is not None:
+            _check_index(k, 0, columns, f"k must be a neuron of layer {l - 1}: from 0 to {columns - 1} "
+                                        "(or null for the bias)")
         low, high = LIMITS["weight"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                 or not low <= value <= high:

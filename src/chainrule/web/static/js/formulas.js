@@ -81,6 +81,11 @@ export function neuronDetails(state, l, j, withValues = true) {
         `(${sumOfProducts(next)}) × ${factor(sp)} = ${factor(dCda)} × ${factor(sp)} = ${fmt(delta, 4)}`);
     }
     html += line("bp3", "BP3", `${partial(sym("b", l, J))} = ${sym("δ", l, J)} = ${fmt(pass.db[l][j], 4)}`);
+    if (pass.phase === "updated") {
+      const u = pass.update;
+      html += updateLines(u, u.state.b[l] || {}, u.state_before.b[l] || {}, sym("b", l, J), pass.b[l][j], pass.db[l][j],
+        state.weights.b[l][j], (entries) => entries[j], rows);
+    }
     rows.push([partial(sym("a", l, J)), "dC_da", dCda], [`σ′(${sym("z", l, J)})`, "sigma_prime", sp],
       [sym("δ", l, J), "delta", delta], [partial(sym("b", l, J)), "db", pass.db[l][j]]);
   } else if (pass.phase === "backward" || pass.phase === "updated") {
