@@ -196,7 +196,7 @@ def fit(
     threshold: float | None = None,
     plateau_epochs: int | None = None,
     plateau_tol: float = 1e-2,
-    compile: bool = True,  # noqa: A002 - the word users know (chainrule.compile)
+    compile: bool = True,
 ) -> History:
     """Train by w ← w − η ∂C/∂w over mini-batches for `epochs` epochs (batch_size None: the full set).
 
@@ -290,6 +290,8 @@ class _Epochs:
             self.compiled_measure_step = compile_step(self._measure_and_step)
         self.step_applied = False  # a compiled measurement already took this epoch's full-batch step
         self.optimizer_state: dict[str, Any] | None = None
+        self.pending: list[np.ndarray] | None = None
+        self.pending_state: dict[str, Any] | None = None
 
     def _forward(self, X: Any, y: Any) -> tuple[Any, Any]:
         """The output and the cost at the current weights, recording nothing."""
@@ -333,11 +335,19 @@ class _Epochs:
             self.history.messages.append(f"the step could not be compiled, so it ran eagerly: {error}")
             return None
 
-    def keep(self) -> None:
-        for p, saved in zip(self.params, self.snapshot):
+    def keep(self, pending: bool = False) -> None:
+        """Copy the weights (and, for compiled steps, the optimiser's state) into the snapshot, or into the
+        pending copy that becomes the snapshot when the cost at these weights turns out finite."""
+        if pending and self.pending is None:
+            self.pending = [np.array(p.data, copy=True) for p in self.params]
+        for p, saved in zip(self.params, self.pending if pending else self.snapshot):
             np.copyto(saved, p.data)
         if self.history.compiled:  # a compiled step may have to be taken back whole, optimiser state included
-            self.optimizer_state = self.optimizer.state_dict()
+            state = self.optimizer.state_dict()
+            if pending:
+                self.pending_state = state
+            else:
+                self.optimizer_state = state
 
     def restore(self) -> None:
         for p, saved in zip(self.params, self.snapshot):
@@ -357,7 +367,7 @@ class _Epochs:
         """Record train (and test) loss and accuracy now; the cost (for a full-batch step), or None on NaN/inf."""
         found = None
         if self.history.compiled and keep_graph:  # measure, then step from the same forward pass
-            self.keep()
+            self.keep(pending=True)  # these weights become the kept ones once their cost is known finite
             self.stepping = True
             found = self._run_compiled("compiled_measure_step", self.X, self.y)
             self.step_applied = found is not None
@@ -376,6 +386,9 @@ class _Epochs:
         value = _scalar(cost)
         if self._stop_if_nonfinite(value):
             return None
+        if self.step_applied:
+            self.snapshot, self.pending = self.pending, self.snapshot
+            self.optimizer_state, self.pending_state = self.pending_state, self.optimizer_state
         history = self.history
         history.train_loss.append(value)
         history.train_acc.append(accuracy(output, self.y, self.threshold))
