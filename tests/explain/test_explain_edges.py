@@ -127,3 +127,13 @@ def test_delta_sizes_per_layer_are_rms_over_neurons_and_examples_and_shrink_for_
     assert main(["explain", WORKED]) == 0
     assert "vanishing" not in capsys.readouterr().out  # only for networks with 3 or more layers
 
+
+
+def test_a_deep_half_sum_explanation_sets_the_articles_rule_beside_bp2(capsys):
+    from chainrule.explain.lessons import compare_with_article
+    p = random_problem([2, 3, 2, 1], seed=0)
+    c = compare_with_article(explain(p.model, p.x, p.t, p.loss, p.lr))
+    assert main(["explain", "--sizes", "2", "3", "2", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "A step-by-step article's rule beside BP2" in out
+    assert f"{c.layers[0].size_ratio:.8g}" in out and "σ′(z³) σ′(z²)" in out

@@ -9,6 +9,7 @@ import inspect
 
 import numpy as np
 
+from ..lessons import compare_with_article
 from ..network import ACTIVATIONS, BCE_EPS, Explanation, backpropagate, forward
 from .document import (
     Callout,
@@ -444,6 +445,22 @@ def _delta_sizes(e: Explanation) -> Section:
     ], "backward", "delta-sizes")
 
 
+def _article(e: Explanation) -> Section:
+    """A step-by-step article's hidden-layer rule, read literally, beside BP2 on this network and example."""
+    c = compare_with_article(e)
+    rows = [(str(layer.l), layer.missing or "nothing (BP1)", Num(layer.size_ratio), Num(layer.relative_difference),
+             Num(layer.cosine)) for layer in c.layers]
+    return Section("A step-by-step article's rule beside BP2", [
+        Paragraph((("The article \"Principles of training multi-layer neural network using backpropagation\" "
+                   "carries a hidden neuron's error back as the weighted sum of the next layer's errors, "
+                   "without σ′ of that layer, and moves each weight by η · error · σ′(z) · input. Its "
+                   "updates beside the gradient step, for this network and example:"),)),
+        Table(("layer l", "σ′ left out", "‖article‖ / ‖true‖", "‖article − true‖ / ‖true‖", "cosine"), rows),
+        Paragraph((f"Cost after one step (weights only, as the article has no biases): {fmt(c.cost_after_true)} by "
+                   f"the gradient, {fmt(c.cost_after_article)} by the article's rule. BP2 keeps every σ′.",)),
+    ], "backward", "article")
+
+
 def _code() -> Section:
     source = inspect.getsource(forward) + "\n\n" + inspect.getsource(backpropagate)
     return Section("The code that computed these numbers", [
@@ -476,6 +493,8 @@ def document(e: Explanation, network_svg: str = "", graph_svg: str = "", code: b
                 _update(e), _after(e)]
     if e.L >= 3:
         sections.append(_delta_sizes(e))
+        if e.cost.name == "half_sum" and e.N == 1:
+            sections.append(_article(e))
     if graph_svg:
         sections.append(_graph(graph_svg))
     if code:
