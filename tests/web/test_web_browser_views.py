@@ -307,7 +307,7 @@ def test_features_regularisation_heat_maps_and_editing_a_weight(live_url, browse
     s = state(live_url, page)
     assert s["sizes"][0] == 3 and s["input_names"][2] == "x₁²"
     assert s["example"]["inputs"][2] == pytest.approx(s["example"]["x"][0] ** 2, rel=1e-12)
-    assert page.locator("#network image.heat").count() == sum(s["sizes"][1:])   # nothing computed yet: heat maps
+    assert page.locator("#network svg.heat").count() == sum(s["sizes"][1:])   # nothing computed yet: heat maps
     walk(page, 2, 2)
     page.click("#network-table-box summary")
     page.click("#network-table button[data-target='e-1-1-2']")   # w¹₂₃ (crossing edges hide its middle)
@@ -328,7 +328,7 @@ def test_features_regularisation_heat_maps_and_editing_a_weight(live_url, browse
     page.uncheck("#show-test")
     page.check("#discretize")
     assert page.locator("#boundary circle.point.test").count() == 0
-    assert page.locator("#network image.heat").count() == sum(s["sizes"])
+    assert page.locator("#network svg.heat").count() == sum(s["sizes"])
     screenshot(page, "18-features-l2-heatmaps")
     page.select_option("#dataset", "regression")          # bce does not fit numbers: refused, named
     page.wait_for_selector(SETTLED)

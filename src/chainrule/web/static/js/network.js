@@ -6,7 +6,7 @@
 
 import { diverging, divergingRgb, inkOnRgb, maxAbs } from "./colors.js";
 import { fmt } from "./format.js";
-import { heatmapUrl } from "./heatmap.js";
+import { atlasUrl } from "./heatmap.js";
 import { SIGMA_NAMES, currentLayer, edgeQuantity, layerName, neuronName, neuronQuantity, shortLayerName } from "./view.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -137,15 +137,19 @@ function neuronLabel(state, l, j, q) {
 
 // The circle (or heat map) goes in the neuron's focusable group; its texts in `labels`, a layer of their own
 // hidden from screen readers (the group's accessible name says the same in full).
-function drawNeuron(group, labels, state, shape, l, j, scale, showHeatmap, defs) {
+function drawNeuron(group, labels, state, shape, l, j, scale, atlas, defs) {
   const { x, y, r, names } = shape.where[l][j];
   const q = neuronQuantity(state, l, j);
-  const picture = state.heatmaps && (showHeatmap || !q.kind) ? state.heatmaps.layers[l][j] : null;
-  if (picture) {
+  const slot = atlas.slots.get(`${l}-${j}`);
+  if (slot !== undefined) {
+    // The neuron's heat map: its slot of the atlas, seen through a viewport the size of the circle.
+    const n = state.heatmaps.resolution;
     const clip = el("clipPath", { id: `clip-${l}-${j + 1}` }, defs);
     el("circle", { cx: x, cy: y, r }, clip);
-    el("image", { href: heatmapUrl(picture, state.heatmaps.resolution), x: x - r, y: y - r, width: 2 * r, height: 2 * r,
-      "clip-path": `url(#clip-${l}-${j + 1})`, preserveAspectRatio: "none", class: "heat" }, group);
+    const clipped = el("g", { "clip-path": `url(#clip-${l}-${j + 1})` }, group);
+    const view = el("svg", { x: x - r, y: y - r, width: 2 * r, height: 2 * r, viewBox: `0 ${slot * n} ${n} ${n}`,
+      preserveAspectRatio: "none", class: "heat" }, clipped);
+    el("image", { href: atlas.url, x: 0, y: 0, width: n, height: n * atlas.count, preserveAspectRatio: "none" }, view);
     el("circle", { cx: x, cy: y, r, fill: "none", class: "ring" }, group);
   } else {
     const rgb = q.kind ? divergingRgb(q.value, scale[q.kind]) : [243, 244, 246];
@@ -164,6 +168,24 @@ function drawNeuron(group, labels, state, shape, l, j, scale, showHeatmap, defs)
   return q;
 }
 
+// The neurons that show their heat map (all with `everyNeuron`; else those with no value for the example yet),
+// and their pictures in one atlas image.
+function heatmapAtlas(state, everyNeuron) {
+  const slots = new Map(), pictures = [];
+  if (state.heatmaps) {
+    state.sizes.forEach((n, l) => {
+      for (let j = 0; j < n; j += 1) {
+        if (everyNeuron || !neuronQuantity(state, l, j).kind) {
+          slots.set(`${l}-${j}`, pictures.length);
+          pictures.push(state.heatmaps.layers[l][j]);
+        }
+      }
+    });
+  }
+  const url = pictures.length ? atlasUrl(pictures, state.heatmaps.resolution) : null;
+  return { slots, url, count: pictures.length };
+}
+
 export function drawNetwork(svg, state, handlers, selected, options = {}) {
   svg.replaceChildren();
   const { width, height } = drawingSize(svg, state.sizes);
@@ -177,10 +199,11 @@ export function drawNetwork(svg, state, handlers, selected, options = {}) {
   drawEdges(svg, state, shape, scale, current, handlers, selected);
   const neurons = el("g", { class: "neurons" }, svg);
   const labels = el("g", { class: "labels", "aria-hidden": "true" }, svg);
+  const atlas = heatmapAtlas(state, options.heatmaps);
   state.sizes.forEach((n, l) => {
     for (let j = 0; j < n; j += 1) {
       const group = el("g", { class: "neuron", id: `neuron-${l}-${j + 1}`, tabindex: "0", role: "button" }, neurons);
-      const q = drawNeuron(group, labels, state, shape, l, j, scale, options.heatmaps, defs);
+      const q = drawNeuron(group, labels, state, shape, l, j, scale, atlas, defs);
       group.dataset.kind = q.kind || "none";
       group.setAttribute("aria-label", neuronLabel(state, l, j, q));
       if (current && current.l === l) group.classList.add("current", current.direction);
