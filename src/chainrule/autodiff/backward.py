@@ -8,8 +8,6 @@ sweep, never in slots on the tensors.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -93,9 +91,11 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
     """
     order, needed = _backward_order(root, targets)           # 1. computed tensors, each before its inputs
     grads: dict[Tensor, Any] = {root: seed}                  # ḡ of each tensor reached so far
-    anomaly = mode.anomaly
+    anomaly = mode._anomaly
     order.reverse()  # taken from the end, so the list lets go of each tensor once it is done
-    with _rules_record(create_graph):
+    outside = mode.state  # the rules record a graph only under create_graph, whatever no_grad says outside
+    mode.state = outside | RECORDING if create_graph else outside & ~RECORDING
+    try:
         while order:
             t = order.pop()
             g = grads.pop(t, None)                           # 2. pull ḡ = ∂root/∂t, complete by now
@@ -108,6 +108,8 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
                 _check_shares(t.node, grads)                 #    under detect_anomaly, each one finite
             if not retain_graph:
                 t.node.release()                             # 4. free the saved values as the sweep passes
+    finally:
+        mode.state = outside
     return grads                                             # 5. what is left: the leaves' (targets') ḡ
 
 
@@ -187,17 +189,6 @@ def _leading_to(root: Tensor, ends: set) -> tuple[set, list]:
                 reached.add(x)
                 stack.append(x)
     return reached, computed
-
-
-@contextmanager
-def _rules_record(create_graph: bool) -> Iterator[None]:
-    """Inside the sweep the rules record a graph only under create_graph (whatever no_grad says outside)."""
-    previous = mode.state
-    mode.state = previous | RECORDING if create_graph else previous & ~RECORDING
-    try:
-        yield
-    finally:
-        mode.state = previous
 
 
 def _own(g: Any) -> Any:
