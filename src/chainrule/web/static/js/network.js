@@ -111,7 +111,7 @@ function drawEdges(svg, state, shape, scale, current, handlers, selected) {
           stroke: diverging(q.value, scale[q.kind]), "stroke-width": (0.8 + 4 * strength).toFixed(2),
           opacity: (0.35 + 0.65 * strength).toFixed(2),
         }, edges);
-        if (current && current.l === l && !negative) edge.classList.add(current.direction === "forward" ? "flow-forward" : "flow-backward");
+        if (current && current.l === l) edge.classList.add(current.direction === "forward" ? "flow-forward" : "flow-backward");
         const target = { type: "edge", l, j, k };
         const hit = el("polygon", { points: band(from, to, 5), class: "edge-hit", "data-edge": `${l}-${j + 1}-${k + 1}` }, hits);
         hoverable(hit, target, handlers);
