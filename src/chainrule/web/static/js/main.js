@@ -39,6 +39,14 @@ const app = {
   generation: 0,  // bumped by reset and new settings: answers to older train requests are dropped
 };
 
+// Replace an element's content only when it changed: live regions are not re-announced, focus inside stays.
+function setHtml(node, html) {
+  if (node.dataset.html === html) return false;
+  node.innerHTML = html;
+  node.dataset.html = html;
+  return true;
+}
+
 function showError(message) {
   const box = $("error");
   box.textContent = message;
@@ -312,21 +320,19 @@ function render() {
   const scale = drawNetwork($("network"), s, handlers, app.selected, app.view);
   const phase = $("phase");
   phase.className = `phase ${s.pass.phase}`;
-  phase.innerHTML = phaseText(s);
-  $("legend").innerHTML = legend(scale, s);
-  $("delta-norms").innerHTML = deltaNorms(s);
-  $("example").innerHTML = exampleCard(s);
-  $("next-example").addEventListener("click", () => pickExample(s.example.split, s.example.index + 1).catch(() => {}));
-  $("details").innerHTML = app.selected ? detailsOf(app.selected) + editor(app.selected) : PLACEHOLDER;
-  if (app.selected && $("edit-apply")) $("edit-apply").addEventListener("click", () => editWeight().catch(() => {}));
+  setHtml(phase, phaseText(s));
+  setHtml($("legend"), legend(scale, s));
+  setHtml($("delta-norms"), deltaNorms(s));
+  setHtml($("example"), exampleCard(s));
+  setHtml($("details"), app.selected ? detailsOf(app.selected) + editor(app.selected) : PLACEHOLDER);
   drawBoundary($("boundary"), s, app.data, (split, index) => pickExample(split, index).catch(() => {}), app.view);
   $("boundary-title").textContent = app.data.classes ? "Decision boundary" : "The network's output over the plane";
   $("boundary-legend").innerHTML = boundaryLegend();
   drawLossCurve($("loss-curve"), s.history, app.view.logScale);
-  $("metrics").innerHTML = metricsTable(s);
+  setHtml($("metrics"), metricsTable(s));
   $("explain-link").href = `/api/sessions/${s.session}/explain`;
   $("download-model").href = `/api/sessions/${s.session}/model`;
-  if ($("network-table-box").open) $("network-table").innerHTML = networkTable(s);
+  if ($("network-table-box").open) setHtml($("network-table"), networkTable(s));
   $("pick-split").value = s.example.split;
   $("pick-index").value = s.example.index;
   $("pick-index").max = app.data[s.example.split].y.length - 1;
@@ -442,6 +448,12 @@ function wire() {
       render();
     });
   }
+  $("example").addEventListener("click", (event) => {
+    if (event.target.id === "next-example") pickExample(app.state.example.split, app.state.example.index + 1).catch(() => {});
+  });
+  $("details").addEventListener("click", (event) => {
+    if (event.target.id === "edit-apply") editWeight().catch(() => {});
+  });
   $("pick-go").addEventListener("click", () => pickExample($("pick-split").value, Number($("pick-index").value)).catch(() => {}));
   $("network-table-box").addEventListener("toggle", () => render());
   $("network-table").addEventListener("click", (event) => {
