@@ -51,6 +51,8 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=int, help="passes over the training set (default: the recipe's)")
     train.add_argument("--batch-size", type=int, help="examples per step (default: the whole training set)")
     train.add_argument("--seed", type=int, default=0, help="seed for data, split, weights and shuffling (default 0)")
+    train.add_argument("--no-compile", dest="compile", action="store_false",
+                       help="run every step on the eager engine instead of a chainrule.compile program")
     train.add_argument("--samples", type=int, help="data set size for generated data (default 200)")
     train.add_argument("--noise", type=float, help="noise of generated data (default: the generator's)")
     train.add_argument("--test-size", type=float, help="share held out for testing (default 0.2; 0 for xor)")
@@ -81,6 +83,8 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--loss", default="half_sum", help="half_sum (½Σ(t − y)², default), mse, bce or bce_logits")
     demo.add_argument("--epochs", type=int, default=5000, help="epochs of full-batch descent (default 5000)")
     demo.add_argument("--seed", type=int, default=1, help="seed of the initial weights (default 1)")
+    demo.add_argument("--no-compile", dest="compile", action="store_false",
+                      help="run every step on the eager engine instead of a chainrule.compile program")
     demo.add_argument("--hidden", type=int, default=2, help="hidden units (default 2)")
     demo.add_argument("--momentum", type=float, default=0.0, help="SGD momentum μ (default 0: plain descent)")
     demo.add_argument("--out", metavar="DIR", help="output folder (default runs/demo with the default settings, "
@@ -171,6 +175,11 @@ def _score(accuracy: float | None, loss: float | None, examples: int) -> str:
     return f"{accuracy:8.2%}  ({round(accuracy * examples)}/{examples})   loss {loss:.8g}"
 
 
+def _steps(history: "History") -> str:  # noqa: F821 - chainrule.train.History, imported on use
+    """How the steps ran: as chainrule.compile programs, or on the eager engine."""
+    return "compiled steps; --no-compile for the eager engine" if history.compiled else "eager steps"
+
+
 def _report_files(files: dict) -> None:
     for path in files.values():
         print(f"wrote {path}")
@@ -184,7 +193,7 @@ def _train_command(args: argparse.Namespace) -> int:
         dataset=args.dataset, hidden=args.hidden, activation=args.activation, loss=args.loss,
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, epochs=args.epochs,
         batch_size=args.batch_size, seed=args.seed, samples=args.samples, noise=args.noise,
-        test_size=args.test_size, init=args.init, out=args.out)
+        test_size=args.test_size, init=args.init, out=args.out, compile=args.compile)
     result = _run_training(settings, args.progress)
     s, model = result.settings, result.model
     batch = f"batch size {s.batch_size}" if s.batch_size else "full batch"
@@ -192,7 +201,8 @@ def _train_command(args: argparse.Namespace) -> int:
     optimizer = f"{OPTIMIZERS[s.optimizer].label} lr {s.lr:g}" + (f" momentum {s.momentum:g}" if s.momentum else "")
     print(f"{s.dataset}: MLP {'-'.join(map(str, model.sizes))} ({s.activation} hidden, "
           f"{model.activation_name(model.L)} output), loss {s.loss}, {optimizer}, "
-          f"{batch}, seed {s.seed}; {result.history.epochs} epochs in {result.history.seconds:.1f} s")
+          f"{batch}, seed {s.seed}; {result.history.epochs} epochs in {result.history.seconds:.1f} s "
+          f"({_steps(result.history)})")
     for message in result.history.messages:
         print(message)
     print(f"diagnosis: {result.diagnosis.message}")
@@ -214,12 +224,12 @@ def _demo_command(args: argparse.Namespace) -> int:
     limits.check_demo(args)
     settings = RunSettings(dataset="xor", hidden=[args.hidden], activation="sigmoid", loss=args.loss,
                            optimizer="sgd", lr=args.lr, momentum=args.momentum, epochs=args.epochs,
-                           seed=args.seed, test_size=0.0, out=out)
+                           seed=args.seed, test_size=0.0, out=out, compile=args.compile)
     result = _run_training(settings, args.progress)
     s, history = result.settings, result.history
     print(f"XOR with an MLP {'-'.join(map(str, result.model.sizes))} of sigmoid units, {LOSS_LABELS[s.loss]}, "
           f"plain gradient descent with lr {s.lr:g}" + (f" and momentum {s.momentum:g}" if s.momentum else "")
-          + f", seed {s.seed}: {history.epochs} epochs in {history.seconds:.1f} s")
+          + f", seed {s.seed}: {history.epochs} epochs in {history.seconds:.1f} s ({_steps(history)})")
     X, t = result.train_data
     heading = "outputs (logits)" if s.loss in ("ce", "bce_logits") else "output y"
     print(f"   x1  x2   target   {heading:<28} class")

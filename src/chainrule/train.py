@@ -480,6 +480,7 @@ class RunSettings:
     test_size: float | None = None  # 0 for xor (four points), else 0.2
     init: str | None = None  # He for ReLU-like units, Xavier otherwise
     out: str | None = None  # runs/<dataset>
+    compile: bool = True  # steps as chainrule.compile programs (False: the eager engine)
 
 
 @dataclass
@@ -597,7 +598,7 @@ def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
     threshold = decision_threshold(settings.loss)
     start = [np.array(p.data, copy=True) for p in model.parameters()]
     history = fit(model, settings.loss, optimizer, (X_train, y_train), settings.epochs, settings.batch_size,
-                  test_data, progress=progress, seed=settings.seed)
+                  test_data, progress=progress, seed=settings.seed, compile=settings.compile)
     diagnosis = diagnose(model, settings.loss, (X_train, y_train), history, settings.lr,
                          default_target(settings.dataset, test_data is not None), start)
     train_loss, train_acc = evaluate(model, settings.loss, X_train, y_train, threshold)
