@@ -175,9 +175,9 @@ def _score(accuracy: float | None, loss: float | None, examples: int) -> str:
     return f"{accuracy:8.2%}  ({round(accuracy * examples)}/{examples})   loss {loss:.8g}"
 
 
-def _steps(history: "History") -> str:  # noqa: F821 - chainrule.train.History, imported on use
+def _steps(history: object) -> str:
     """How the steps ran: as chainrule.compile programs, or on the eager engine."""
-    return "compiled steps; --no-compile for the eager engine" if history.compiled else "eager steps"
+    return "compiled steps; --no-compile for the eager engine" if getattr(history, "compiled", False) else "eager steps"
 
 
 def _report_files(files: dict) -> None:
