@@ -64,7 +64,7 @@ def test_the_command_line_prints_one_line_and_no_traceback(command, expression, 
 
 
 def test_a_finite_difference_that_overflows_is_not_a_disagreement():
-    e = explain_chain("exp(x)", {"x": 709.78})  # e^x is finite, e^(x + h) is not
+    e = explain_chain("exp(x)", {"x": 709.7827})  # e^x is finite, e^(x + h) is not, for every step tried
     assert math.isfinite(e.gradient["x"])
     assert e.agrees_with_finite_differences() == {"x": True}
     assert "not checked: y is not a finite number" in e.to_text()
@@ -103,3 +103,36 @@ def test_max_takes_exactly_two_arguments():
     from chainrule.explain.chain import ExpressionError
     with pytest.raises(ExpressionError, match=r"max\(\) takes exactly two arguments"):
         explain_chain("max(x)", {"x": 1.0})
+
+
+def test_a_step_lost_beside_a_huge_number_is_not_a_disagreement():
+    e = explain_chain("cos(x - 1e300)", {"x": 1.0})  # x ± h does not change x − 1e300 in float64
+    assert e.agrees_with_finite_differences() == {"x": True}
+    assert "y does not change at all in float64" in e.to_text()
+
+
+def test_a_function_that_varies_too_fast_for_any_step_is_not_a_disagreement():
+    e = explain_chain("cos(x)", {"x": 1e300})  # h = 1e295 spans countless periods
+    assert e.agrees_with_finite_differences() == {"x": True}
+    assert "not checked" in e.to_text()
+
+
+_LEAVES = st.sampled_from(["x", "y", "0", "1", "2", "0.5", "1e300", "pi", "1e-300", "-1"])
+_EXPRESSIONS = st.recursive(_LEAVES, lambda inner: st.one_of(
+    st.tuples(st.sampled_from(["exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs",
+                               "softplus", "square", "log1p", "expm1"]), inner).map(lambda p: f"{p[0]}({p[1]})"),
+    st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**"]), inner).map(lambda p: f"({p[0]} {p[1]} {p[2]})"),
+    st.tuples(st.sampled_from(["max", "min"]), inner, inner).map(lambda p: f"{p[0]}({p[1]}, {p[2]})"),
+), max_leaves=8)
+_POINTS = st.sampled_from([0.0, 1.0, -1.0, 0.5, 1e-300, 1e300, -2.0, math.pi / 2, 709.7, 1e-8])
+
+
+@given(_EXPRESSIONS, _POINTS, _POINTS)
+def test_any_expression_at_any_point_is_explained_or_refused_in_words_and_never_disagrees(text, x, y):
+    from chainrule.explain.chain import ExpressionError
+    try:
+        e = explain_chain(text, {name: value for name, value in (("x", x), ("y", y)) if name in text})
+    except ExpressionError:
+        return  # refused with a sentence (no variable, not finite there, an infinite derivative, ...)
+    e.to_text()
+    assert all(e.agrees_with_finite_differences().values()), (text, x, y, e.gradient, e.finite_differences)

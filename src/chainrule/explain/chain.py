@@ -419,7 +419,7 @@ def explain_chain(expression: str, at: Mapping[str, float]) -> ChainExplanation:
 
     adjoints = _reverse_sweep(steps, variables)
     tangents = {x: _forward_sweep(steps, variables, x) for x in variables}
-    _refuse_overflow(adjoints, steps[-1].name, variables, point)
+    _refuse_overflow(adjoints, tangents, steps[-1].name, point)
     _check_against_engine(steps, variables, tensors, adjoints, tangents, point)
 
     gradient = {x: adjoints[x] for x in variables}
@@ -458,13 +458,16 @@ def _refuse_infinite_partials(step: Step, values: dict[str, float], point: dict[
             f"derivative to be a finite number, so the derivative cannot be carried through {step.name} there")
 
 
-def _refuse_overflow(adjoints: dict[str, float], output: str, variables: list[str], point: dict[str, float]) -> None:
-    """Finite local derivatives whose product overflows: say so in words instead of showing ∞ or NaN."""
-    for x in variables:
-        if not math.isfinite(adjoints[x]):
+def _refuse_overflow(adjoints: dict[str, float], tangents: dict[str, dict[str, float]], output: str,
+                     point: dict[str, float]) -> None:
+    """Finite local derivatives whose products overflow in either sweep: said in words, not shown as ∞ or NaN."""
+    sweeps = [(f"∂{output}/∂{name}", value) for name, value in adjoints.items()]
+    sweeps += [(f"∂{name}/∂{x}", value) for x, values in tangents.items() for name, value in values.items()]
+    for what, value in sweeps:
+        if not math.isfinite(value):
             raise UndefinedDerivativeError(
-                f"∂{output}/∂{x} at {_point_text(point)} is the product of finite local derivatives, but the product"
-                f" is too large for a float64 (floats end at 1.8e+308)")
+                f"{what} at {_point_text(point)} is a product of finite local derivatives, but the product is "
+                f"{'not a number' if math.isnan(value) else 'too large for a float64'} (floats end at 1.8e+308)")
 
 
 def _kink_check(along: Callable[[float], float], h: float, value: float, derivative: float) -> _Difference:
@@ -497,24 +500,62 @@ class _Difference:
 def _difference_check(tree: Node, point: dict[str, float], x: str, derivative: float) -> _Difference:
     """The central difference of y along x, from the parsed expression itself (not the steps or the printout).
 
-    It agrees when |AD − FD| ≤ 1e-6·max(1, |AD|) plus the difference's own errors: rounding, ≈ 4ε·|y|/h, which
-    dominates for a large y (x + 123456789), and truncation, estimated by halving h (exp(x) at x = 709.7). When y is not finite at x ± h (an overflow, or a point next to
-    the edge of the domain) a smaller step is tried; failing that the check is reported as not made.
+    A step h agrees when |AD − FD| ≤ 1e-6·max(1, |AD|) plus the difference's own errors: rounding, ≈ 4ε·|y|/h,
+    which dominates for a large y (x + 123456789), and truncation, estimated by halving h (exp(x) at 709.7).
+    Steps h₀ = 1e-5·max(1, |x|), h₀/10 and h₀/100 are tried (and 1e-5·|x| for a small x). A disagreement is
+    reported only where a difference has settled (halving h hardly changes it) — or as a kink, where the
+    slopes from the two sides differ; where y is not finite at x ± h, or no difference settles (y varies too
+    fast for these steps), the check is reported as not made, which is not a disagreement.
     """
     def along(s: float) -> float:
         return _evaluate(tree, {**point, x: point[x] + s})
 
-    steps = [1e-5 * max(1.0, abs(point[x]))] + ([1e-5 * abs(point[x])] if 0 < abs(point[x]) < 1 else [])
+    first = 1e-5 * max(1.0, abs(point[x]))
+    steps = [first, first / 10, first / 100] + ([1e-5 * abs(point[x])] if 0 < abs(point[x]) < 1 else [])
+    settled = []
     for h in steps:
-        with np.errstate(all="ignore"):
-            value, half = central_difference(along, h), central_difference(along, h / 2)
-        if math.isfinite(value) and math.isfinite(half):
-            rounding = 4 * np.finfo(np.float64).eps * max(abs(along(h)), abs(along(-h))) / (h / 2)
-            truncation = 2 * abs(value - half)  # the O(h²) error is 4/3 of this difference; 2 leaves a margin
-            agrees = abs(derivative - value) <= 1e-6 * max(1.0, abs(derivative)) + rounding + truncation
-            return _Difference(value, h, agrees, "") if agrees else _kink_check(along, h, value, derivative)
-    return _Difference(math.nan, steps[0], True,
-                       f"not checked: y is not a finite number at {x} ± {steps[-1]:.0e} (overflow or edge of domain)")
+        value, agrees, steady = _one_difference(along, h, derivative)
+        if agrees:
+            return _Difference(value, h, True, "")
+        if steady:
+            settled.append((h, value))
+    if settled:
+        h, value = settled[0]
+        verdict = _kink_check(along, h, value, derivative)
+        if all(along(s) == along(0.0) for s in (-h, h)):
+            return _Difference(value, h, True, f"not checked: y does not change at all in float64 over {x} ± h "
+                               "(a step this small is lost beside a much larger number inside the expression)")
+        if verdict.agrees or (_nearly_linear(along, h) and _nearly_linear(along, h / 2)):
+            return verdict
+        return _Difference(value, h, True, f"not checked: y is far from a straight line over {x} ± h for every "
+                           "step tried (it varies too fast at this point, e.g. a sine of a huge number)")
+    if all(not math.isfinite(_one_difference(along, h, derivative)[0]) for h in steps):
+        return _Difference(math.nan, first, True, f"not checked: y is not a finite number at {x} ± h for the "
+                           "steps tried (an overflow, or the edge of its domain)")
+    return _Difference(central_difference(along, first), first, True, "not checked: the central differences do "
+                       "not settle as h shrinks (y varies too fast, or is too large, for steps of this size)")
+
+
+def _nearly_linear(along: Callable[[float], float], h: float) -> bool:
+    """Whether y is close to a straight line over [−h, h]: the second difference is small beside the first."""
+    with np.errstate(all="ignore"):
+        before, here, after = along(-h), along(0.0), along(h)
+    first, second = abs(after - before), abs(after - 2 * here + before)
+    return second <= 0.1 * first or second <= 4 * np.finfo(np.float64).eps * max(abs(before), abs(here), abs(after))
+
+
+def _one_difference(along: Callable[[float], float], h: float, derivative: float) -> tuple[float, bool, bool]:
+    """(D(h), whether it agrees with the derivative within its error estimate, whether it has settled)."""
+    with np.errstate(all="ignore"):
+        value, half = central_difference(along, h), central_difference(along, h / 2)
+        ends = max(abs(along(h)), abs(along(-h)))
+    if not (math.isfinite(value) and math.isfinite(half)):
+        return math.nan, False, False
+    rounding = 4 * np.finfo(np.float64).eps * ends / (h / 2)
+    truncation = 2 * abs(value - half)  # the O(h²) error is 4/3 of this difference; 2 leaves a margin
+    agrees = abs(derivative - value) <= 1e-6 * max(1.0, abs(derivative)) + rounding + truncation
+    steady = abs(value - half) <= 1e-6 * max(1.0, abs(value)) + rounding
+    return value, agrees, steady
 
 
 def _check_point(variables: list[str], at: Mapping[str, float]) -> dict[str, float]:
@@ -573,8 +614,7 @@ def _check_against_engine(steps: list[Step], variables: list[str], tensors: dict
     """The hand sweeps must equal the engine's reverse mode (.grad) and forward mode (jvp); raise if not."""
     for name, t in tensors.items():
         engine = 0.0 if t.grad is None else float(t.grad.data)
-        if not math.isclose(engine, adjoints[name], rel_tol=1e-9, abs_tol=1e-12):
-            raise AssertionError(f"chain: the adjoint of {name} is {adjoints[name]} by hand but {engine} by the engine")
+        _same(engine, adjoints[name], f"the adjoint of {name}", "reverse mode", point)
 
     def all_steps(*xs: ad.Tensor) -> ad.Tensor:
         values: dict[str, object] = dict(zip(variables, xs))
@@ -585,11 +625,22 @@ def _check_against_engine(steps: list[Step], variables: list[str], tensors: dict
     primals = tuple(np.float64(point[x]) for x in variables)
     for x in variables:
         seeds = tuple(np.float64(x == v) for v in variables)
-        _, engine_tangents = ad.jvp(all_steps, primals, seeds)
+        with np.errstate(all="ignore"):
+            _, engine_tangents = ad.jvp(all_steps, primals, seeds)
         for step, engine in zip(steps, np.asarray(engine_tangents, dtype=float)):
-            if not math.isclose(float(engine), tangents[x][step.name], rel_tol=1e-9, abs_tol=1e-12):
-                raise AssertionError(f"chain: the tangent of {step.name} (seed {x}) is {tangents[x][step.name]} by "
-                                     f"hand but {engine} by the engine's jvp")
+            _same(float(engine), tangents[x][step.name], f"the tangent of {step.name} (seed {x})", "forward mode",
+                  point)
+
+
+def _same(engine: float, by_hand: float, what: str, mode: str, point: dict[str, float]) -> None:
+    """Raise unless the engine's number equals the hand sweep's; an overflow on one side only (the engine
+    multiplies in another order) is said in words, as it is a float64 limit, not a wrong rule."""
+    if math.isfinite(engine) != math.isfinite(by_hand):
+        raise UndefinedDerivativeError(
+            f"{what} at {_point_text(point)} is {_num(by_hand)} by hand but overflows to {engine} in the engine's "
+            f"{mode} (the same product taken in another order): too close to the largest float64 to show")
+    if not math.isclose(engine, by_hand, rel_tol=1e-9, abs_tol=1e-12):
+        raise AssertionError(f"chain: {what} is {by_hand} by hand but {engine} by the engine's {mode}")
 
 
 def _point_text(point: Mapping[str, float]) -> str:
