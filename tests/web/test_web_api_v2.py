@@ -199,3 +199,14 @@ def test_the_model_downloads_as_a_file_that_predict_and_explain_read(client, tmp
         1 / (1 + np.exp(-(np.array(state["weights"]["W"][2]) @ np.tanh(np.array(state["weights"]["W"][1]) @ a0[0]
                                                                          + state["weights"]["b"][1])
                           + state["weights"]["b"][2])[0])), rel=1e-12)
+
+
+def test_a_diagnosis_goes_when_the_settings_or_the_weights_change(client):
+    state = create(client, lr=10.0, activation="sigmoid", seed=3)
+    state = client.post(url(state, "train"), json={"epochs": 25}).json()
+    assert state["diagnosis"] is not None
+    state = client.post(url(state, "config"), json={"config": {"lr": 0.1}}).json()
+    assert state["diagnosis"] is None and state["metrics"]["epoch"] == 25          # same weights, no stale verdict
+    state = client.post(url(state, "diagnose"), json={}).json()
+    state = client.post(url(state, "weight"), json={"l": 1, "j": 0, "k": 0, "value": 0.5}).json()
+    assert state["diagnosis"] is None

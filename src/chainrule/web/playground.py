@@ -166,7 +166,13 @@ class Playground:
             self.build()
         else:
             self.optimizer = make_optimizer(config, self.model)
+            self._forget_diagnosis()
             self._retrace()
+
+    def _forget_diagnosis(self) -> None:
+        """The verdict was on the old settings or weights: none until the next one (after DIAGNOSE_AFTER epochs)."""
+        self.diagnosis = None
+        self.diagnosed_at = self.epoch
 
     @property
     def L(self) -> int:
@@ -331,6 +337,7 @@ class Playground:
             layer.weight.data[j, k] = float(value)
             mark_modified(layer.weight)
         self.edited = True
+        self._forget_diagnosis()
         self._retrace()
         self._record()
 

@@ -34,6 +34,7 @@ const app = {
   selected: null,
   training: false,
   busy: false,
+  askedDiagnosis: false,
   controls: null,
   view: { showTest: true, discretize: false, heatmaps: false, logScale: false },
   generation: 0,  // bumped by reset and new settings: answers to older train requests are dropped
@@ -240,13 +241,13 @@ function metricsTable(state) {
 function diagnosisBox(state) {
   const box = $("diagnosis");
   const d = state.diagnosis;
-  if (!d || d.verdict === "converged") {
+  if (!d || (d.verdict === "converged" && !app.askedDiagnosis)) {
     box.hidden = true;
     return;
   }
   box.hidden = false;
   box.dataset.verdict = d.verdict;
-  const serious = d.verdict !== "plateau";
+  const serious = d.verdict !== "plateau" && d.verdict !== "converged";
   box.className = serious ? "warning serious" : "warning";
   box.textContent = `${serious ? "⚠ " : ""}Diagnosis (as chainrule train gives it): ${d.message}`;
 }
@@ -396,6 +397,7 @@ async function trainLoop() {
 
 async function reconfigure(config, fromUrl = false) {
   app.training = false;
+  app.askedDiagnosis = false;
   app.generation += 1;
   let state;
   try {
@@ -438,8 +440,8 @@ function wire() {
   });
   $("diagnose").addEventListener("click", () => call("POST", `/api/sessions/${app.session}/diagnose`, {})
     .then((state) => {
+      app.askedDiagnosis = true;  // a converged verdict is shown too when asked for
       accept(state);
-      if (state.diagnosis && state.diagnosis.verdict === "converged") showError(`Diagnosis: ${state.diagnosis.message}`);
     }).catch(() => {}));
   for (const id of ["show-test", "discretize", "heatmaps", "log-scale"]) {
     $(id).addEventListener("change", () => {
