@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff.tensor import RECORDING, Tensor, mode
-from .inline import written_out
+from .inline import written_form, written_out
 from .program import BACKWARD, INFIX, PREFIX, Const, Program, Var, _text
 from .tracer import TraceError, Tracer, installed, user_line
 
@@ -306,10 +306,23 @@ def _write_out(program: Program, namespace: dict) -> None:
             s.expression = scalar
             continue
         texts = [_text(a) for a in s.args]
+        form = None if s.kwargs else written_form(s.function, texts, [_shape_of(a) for a in s.args],
+                                                  [a.dtype if isinstance(a, Var) else None for a in s.args])
+        if form is not None:
+            s.expression = form
+            continue
         found = written_out(s.function, texts, {k: _text(v) for k, v in s.kwargs.items()}, namespace)
         if found is not None:
             s.expression, needed = found
             namespace.update(needed)
+
+
+def _shape_of(a: Any) -> tuple | None:
+    if isinstance(a, Var):
+        return a.shape
+    if isinstance(a, Const):
+        return np.shape(a.value) if isinstance(a.value, (np.ndarray, np.generic)) else None
+    return None
 
 
 def _forward_aliases(program: Program, fixed: set[int]) -> None:
@@ -324,9 +337,16 @@ def _forward_aliases(program: Program, fixed: set[int]) -> None:
             return tuple(resolve(x) for x in a)
         return a
     sources = []  # found before any renaming below changes the names the texts were written with
+    earlier: dict[str, Var] = {}  # expression text → the value that computed it (since the last side effect)
     for s in program.statements:
         text = str(s.expression) if s.expression else None
-        sources.append(next((a for a in s.args if isinstance(a, (Var, Const)) and text == _text(a)), None))
+        if s.effect:
+            earlier.clear()
+        source = next((a for a in s.args if isinstance(a, (Var, Const)) and text == _text(a)), None)
+        if source is None and isinstance(s.expression, str) and s.expression and len(s.outs) == 1:
+            source = earlier.setdefault(text, s.outs[0])  # the same expression again: the same value
+            source = None if source is s.outs[0] else source
+        sources.append(source)
     kept = []
     for s, source in zip(program.statements, sources):
         s.args = [resolve(a) for a in s.args]

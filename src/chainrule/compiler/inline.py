@@ -14,9 +14,48 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ..autodiff import rules
 from ..autodiff.tensor import Primitive
 
 _LITERAL_TYPES = (bool, int, float, str, type(None))
+
+
+def _linear_form(shapes: list, dtypes: list) -> str | None:
+    """z = x Wᵀ + b for a batch of rows (what rules._linear computes once its checks have passed)."""
+    if len({d for d in dtypes if d is not None}) != 1:
+        return None  # mixed dtypes: rules._linear's `y += b` keeps y's, `+ b` would promote
+    if len(shapes) >= 2 and len(shapes[0] or ()) == 2 and len(shapes[1] or ()) == 2:
+        if len(shapes) == 2 or shapes[2] is None:
+            return "{0} @ {1}.T"
+        if len(shapes[2]) == 1:
+            return "{0} @ {1}.T + {2}"
+    return None
+
+
+def _weights_form(shapes: list, dtypes: list) -> str | None:
+    """∂C/∂W = ḡᵀ x over the rows (rules._linear_vjp_W; an outer product for one row)."""
+    g, x = shapes[0], shapes[2]
+    if g is not None and x is not None and len(g) == 2 and len(x) == 2:
+        return "{0}.T * {2}" if g[0] == 1 else "{0}.T @ {2}"
+    return None
+
+
+def _bias_form(shapes: list, dtypes: list) -> str | None:
+    """∂C/∂b = Σ over the rows of ḡ (rules._linear_vjp_b)."""
+    return "{0}.sum(axis=0)" if shapes[0] is not None and len(shapes[0]) == 2 else None
+
+
+# One-line forms of the rule table's multi-line functions, for the operand shapes where they reduce to one
+# line: the same arithmetic without the checks and branches (tests/compiler/test_inline.py checks each
+# against the function it stands for).
+WRITTEN_FORMS = {rules._linear: _linear_form, rules._linear_vjp_W: _weights_form, rules._linear_vjp_b: _bias_form}
+
+
+def written_form(function: Callable, args: list[str], shapes: list, dtypes: list) -> str | None:
+    """function(*args) as one line for operands of these shapes and dtypes (None: no written form applies)."""
+    form = WRITTEN_FORMS.get(function)
+    template = form(shapes, dtypes) if form is not None else None
+    return template.format(*args) if template is not None else None
 
 
 def written_out(function: Callable, args: list[str], kwargs: dict[str, str],
