@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import { Controls } from "./controls.js";
 import { fmt, full, sym } from "./format.js";
 import { edgeDetails, neuronDetails } from "./formulas.js";
-import { drawNetwork } from "./network.js";
+import { drawNetwork, listen } from "./network.js";
 import { drawBoundary, drawLossCurve } from "./plots.js";
 import { classColour } from "./colors.js";
 import { configFromHash, hashOf, trainCommand } from "./url.js";
@@ -318,7 +318,7 @@ function render() {
   const started = performance.now();
   const s = app.state;
   const focused = document.activeElement && document.activeElement.id;
-  const scale = drawNetwork($("network"), s, handlers, app.selected, app.view);
+  const scale = drawNetwork($("network"), s, app.selected, app.view);
   const phase = $("phase");
   phase.className = `phase ${s.pass.phase}`;
   setHtml(phase, phaseText(s));
@@ -425,6 +425,7 @@ function showView() {
 }
 
 function wire() {
+  listen($("network"), handlers);
   $("step-forward").addEventListener("click", () => step("forward").catch(() => {}));
   $("step-backward").addEventListener("click", () => step("backward").catch(() => {}));
   $("apply-update").addEventListener("click", () => step("update").catch(() => {}));

@@ -92,7 +92,7 @@ function drawTitles(svg, state, shape, current) {
   });
 }
 
-function drawEdges(svg, state, shape, scale, current, handlers, selected) {
+function drawEdges(svg, state, shape, scale, current, selected) {
   const edges = el("g", { class: "edges" }, svg);
   const hits = el("g", { class: "hits" }, svg);
   const sizes = state.sizes;
@@ -112,22 +112,44 @@ function drawEdges(svg, state, shape, scale, current, handlers, selected) {
           opacity: (0.35 + 0.65 * strength).toFixed(2),
         }, edges);
         if (current && current.l === l) edge.classList.add(current.direction === "forward" ? "flow-forward" : "flow-backward");
-        const target = { type: "edge", l, j, k };
-        const hit = el("polygon", { points: band(from, to, 5), class: "edge-hit", "data-edge": `${l}-${j + 1}-${k + 1}` }, hits);
-        hoverable(hit, target, handlers);
-        hit.addEventListener("click", (event) => handlers.select(target, event));
+        el("polygon", { points: band(from, to, 5), class: "edge-hit", "data-edge": `${l}-${j + 1}-${k + 1}` }, hits);
       }
     }
   }
 }
 
-// A tooltip follows a mouse or a pen; a finger's tap selects instead (the numbers go to the details card),
-// so no tooltip is left over the drawing on a phone.
-function hoverable(node, target, handlers) {
-  const hover = (event) => { if (event.pointerType !== "touch") handlers.hover(target, event); };
-  node.addEventListener("pointerenter", hover);
-  node.addEventListener("pointermove", hover);
-  node.addEventListener("pointerleave", () => handlers.leave());
+// The neuron or edge an event happened on, from the element's data (one set of listeners for the drawing).
+function targetOf(event) {
+  const node = event.target.closest && event.target.closest("[data-neuron], [data-edge]");
+  if (!node) return null;
+  if (node.dataset.neuron) {
+    const [l, j] = node.dataset.neuron.split("-").map(Number);
+    return { type: "neuron", l, j: j - 1 };
+  }
+  const [l, j, k] = node.dataset.edge.split("-").map(Number);
+  return { type: "edge", l, j: j - 1, k: k - 1 };
+}
+
+// Listeners on the drawing itself, set once: a tooltip follows a mouse or a pen; a finger's tap selects instead
+// (the numbers go to the details card), so no tooltip is left over the drawing on a phone.
+export function listen(svg, handlers) {
+  svg.addEventListener("pointermove", (event) => {
+    const target = targetOf(event);
+    if (target && event.pointerType !== "touch") handlers.hover(target, event);
+    else handlers.leave();
+  });
+  svg.addEventListener("pointerleave", () => handlers.leave());
+  svg.addEventListener("click", (event) => {
+    const target = targetOf(event);
+    if (target) handlers.select(target, event);
+  });
+  svg.addEventListener("keydown", (event) => {
+    const target = targetOf(event);
+    if (target && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      handlers.select(target, event);
+    }
+  });
 }
 
 function neuronLabel(state, l, j, q) {
@@ -186,7 +208,7 @@ function heatmapAtlas(state, everyNeuron) {
   return { slots, url, count: pictures.length };
 }
 
-export function drawNetwork(svg, state, handlers, selected, options = {}) {
+export function drawNetwork(svg, state, selected, options = {}) {
   svg.replaceChildren();
   const { width, height } = drawingSize(svg, state.sizes);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -196,27 +218,19 @@ export function drawNetwork(svg, state, handlers, selected, options = {}) {
   const current = currentLayer(state);
   const defs = el("defs", {}, svg);
   drawTitles(svg, state, shape, current);
-  drawEdges(svg, state, shape, scale, current, handlers, selected);
+  drawEdges(svg, state, shape, scale, current, selected);
   const neurons = el("g", { class: "neurons" }, svg);
   const labels = el("g", { class: "labels", "aria-hidden": "true" }, svg);
   const atlas = heatmapAtlas(state, options.heatmaps);
   state.sizes.forEach((n, l) => {
     for (let j = 0; j < n; j += 1) {
-      const group = el("g", { class: "neuron", id: `neuron-${l}-${j + 1}`, tabindex: "0", role: "button" }, neurons);
+      const group = el("g", { class: "neuron", id: `neuron-${l}-${j + 1}`, tabindex: "0", role: "button",
+        "data-neuron": `${l}-${j + 1}` }, neurons);
       const q = drawNeuron(group, labels, state, shape, l, j, scale, atlas, defs);
       group.dataset.kind = q.kind || "none";
       group.setAttribute("aria-label", neuronLabel(state, l, j, q));
       if (current && current.l === l) group.classList.add("current", current.direction);
       if (selected && selected.type === "neuron" && selected.l === l && selected.j === j) group.classList.add("selected");
-      const target = { type: "neuron", l, j };
-      hoverable(group, target, handlers);
-      group.addEventListener("click", (event) => handlers.select(target, event));
-      group.addEventListener("keydown", (event) => {
-        if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          handlers.select(target, event);
-        }
-      });
     }
   });
   return scale;
