@@ -92,6 +92,41 @@ def test_weight_gradients_equal_the_engines_gradient_of_the_cost():
         assert np.allclose(t.dW[l], np.asarray(g), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("kind, rate", [("l1", 0.03), ("l2", 0.2)])
+def test_with_a_penalty_and_features_the_gradients_equal_the_engines_gradient_of_the_whole_cost(kind, rate):
+    p = playground(activation="tanh", loss="bce", hidden=[3], seed=2, features=["x1", "x2", "x1x2", "sin_x1"],
+                   regularization=kind, regularization_rate=rate)
+    t = full_trace(p)
+    x, _, target = p.current_example()
+    point = p.current_point()
+    assert np.allclose(x, [point[0], point[1], point[0] * point[1], np.sin(point[0])], rtol=0, atol=1e-15)
+    weights = [np.array(layer.weight.data) for layer in p.model.layers]
+    biases = [np.array(layer.bias.data) for layer in p.model.layers]
+
+    def cost(*Ws):
+        a = cr.sigmoid(cr.linear(cr.tanh(cr.linear(cr.tensor(x[None, :]), Ws[0], biases[0])), Ws[1], biases[1]))
+        penalty = sum((cr.abs(W).sum() * rate if kind == "l1" else (W * W).sum() * (rate / 2)) for W in Ws)
+        return get_loss("bce")(a, target) + penalty
+
+    grads = cr.grad(cost, argnums=(0, 1))(*weights)
+    for l, g in enumerate(grads, start=1):
+        assert np.allclose(t.dW[l], np.asarray(g), rtol=1e-12, atol=1e-15)
+        share = rate * (np.sign(weights[l - 1]) if kind == "l1" else weights[l - 1])
+        assert np.allclose(t.dW_penalty[l], share, rtol=1e-12, atol=0)
+        assert np.allclose(t.dW[l], np.outer(t.delta[l], t.a[l - 1]) + share, rtol=1e-12, atol=1e-15)   # BP4 + λ…
+        assert np.allclose(t.db[l], t.delta[l], rtol=0, atol=0)                                           # BP3 as is
+    assert t.cost == pytest.approx(float(cost(*weights).item()), rel=1e-14)
+
+
+def test_training_with_l2_shrinks_the_weights_that_the_data_does_not_need():
+    plain, shrunk = (playground(hidden=[4], seed=3, regularization=kind, regularization_rate=rate)
+                     for kind, rate in (("none", 0.0), ("l2", 0.05)))
+    for p in (plain, shrunk):
+        p.train(20)
+    norm = lambda p: sum(float(np.sum(np.asarray(layer.weight.data) ** 2)) for layer in p.model.layers)
+    assert norm(shrunk) < norm(plain)
+
+
 def test_trace_leaves_the_gradients_of_the_example_in_the_parameters():
     p = playground(seed=4)
     x, _, target = p.current_example()
