@@ -319,6 +319,9 @@ def _add_explain_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours on a terminal")
     parser.add_argument("--fixed-biases", action="store_true",
                         help="update only the weights, as some step-by-step articles do (default: biases too)")
+    parser.add_argument("--code", action="store_true",
+                        help="print the step as the NumPy source chainrule.compile writes for it (forward, "
+                        "backward, update), with BP1-BP4 beside it, instead of the derivation")
     limits.add_memory_flag(parser)
     parser.set_defaults(func=_explain)
 
@@ -332,6 +335,8 @@ def _explain(args: argparse.Namespace) -> int:
 
     if (args.source is None) == (args.sizes is None):
         raise UsageError("give a JSON spec or a model file, or --sizes (one of them)")
+    if args.code:
+        return _explain_code(args)
     out, format_ = _explain_destination(args)
     try:
         explanation = _explanation_for(args)
@@ -361,6 +366,45 @@ def _explain_destination(args: argparse.Namespace):
     if format_ not in FORMATS:
         raise UsageError(f"unknown format {format_!r}")
     return out, format_
+
+
+def _explain_code(args: argparse.Namespace) -> int:
+    """`explain --code`: the generated source of one gradient-descent step of the network, on its example."""
+    from chainrule.compiler import TraceError
+    from chainrule.compiler.written_out import training_step_source
+
+    problem, x, t = _problem_for(args)
+    try:
+        source = training_step_source(problem.model, x, t, args.loss or problem.loss,
+                                      problem.lr if args.lr is None else args.lr, fixed_biases=args.fixed_biases)
+    except (ValueError, TypeError, TraceError) as error:
+        raise UsageError(str(error).splitlines()[0]) from None
+    if args.out:
+        from pathlib import Path
+
+        from chainrule.files import write_atomically
+
+        write_atomically(Path(args.out), source)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(source)
+    return 0
+
+
+def _problem_for(args: argparse.Namespace):
+    """(problem, x, t): the spec, model or --sizes network, and its example or --x and --t."""
+    from chainrule.explain import load_problem, random_problem
+
+    if args.sizes is not None:
+        problem = random_problem(args.sizes, args.seed, args.activation, args.output_activation,
+                                 args.loss or "half_sum")
+    else:
+        problem = load_problem(args.source)
+    x = problem.x if args.x is None else (args.x[0] if len(args.x) == 1 else args.x)
+    t = problem.t if args.t is None else _explain_targets(args.t)
+    if x is None or t is None:
+        raise UsageError(f"{args.source} holds no example: give --x and --t")
+    return problem, x, t
 
 
 def _explanation_for(args: argparse.Namespace):

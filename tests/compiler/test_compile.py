@@ -271,3 +271,16 @@ def test_a_tensor_argument_receives_its_gradient():
         w = cr.tensor(values, requires_grad=True)
         compiled(w)
         np.testing.assert_allclose(w.grad.data, 6 * np.array(values))
+
+
+def test_explain_code_prints_the_generated_step_beside_bp1_to_bp4(capsys):
+    from chainrule.cli import main
+
+    assert main(["explain", "examples/two-two-two.json", "--code"]) == 0
+    out = capsys.readouterr().out
+    assert "BP1" in out and "BP4" in out
+    source = out[out.index("def training_step"):]
+    compile(source, "explain-code", "exec")  # the printed code is valid Python
+    for line in ("z1 = a0 @ W1.T + b1", "delta2 = ", "delta1 = da1 * a1 * (1 - a1)", "dW1 = delta1.T * a0",
+                 "W2 -= dW2 * optimizer.lr"):
+        assert line in source, line

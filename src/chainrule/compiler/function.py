@@ -530,7 +530,7 @@ def _object_name(tracer: Tracer, c: Const, claim: Callable[[str], str]) -> str:
         name = claim(kind)
         tracer.__dict__.setdefault("objects_named", {})[id(obj)] = name
         return name
-    return claim("k")
+    return claim(c.hint)
 
 
 def _tensor_const(tracer: Tracer, t: Tensor) -> Const:

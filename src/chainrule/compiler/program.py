@@ -50,6 +50,7 @@ class Const:
     """A constant of the program: written as a literal when it has an exact one, else bound by name."""
     value: Any
     name: str = ""
+    hint: str = "k"
 
 
 @dataclass(eq=False)
@@ -201,7 +202,7 @@ class Program:
                 lines.append(f"    # ---- {SECTION_TITLES[section]}")
             lines.append("    " + self._line(s))
             dead = [v.name for v in s.reads() if last.get(id(v)) == i and v.is_array and not v.escapes
-                    and v not in self.outputs and id(v) not in inputs]
+                    and v not in self.outputs and id(v) not in inputs and v.name not in parameters]
             dead = sorted(set(dead))
             if dead:
                 lines.append(f"    del {', '.join(dead)}")

@@ -37,6 +37,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _ALLOCATING = {"add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "expm1", "sqrt", "square", "sin",
                "cos", "tan", "arctan", "tanh", "sigmoid", "softplus", "relu", "leaky_relu", "abs", "sign", "maximum",
                "minimum", "matmul", "linear", "softmax", "log_softmax"}
+_RESIDUAL_NAMES = {"softmax_cross_entropy": "p"}  # what a primitive keeps for its rules: here softmax(z)
 _LITERALS = (bool, int, str, type(None), slice, type(Ellipsis))
 _COMPARISONS = {"__lt__": np.less, "__le__": np.less_equal, "__gt__": np.greater, "__ge__": np.greater_equal,
                 "__eq__": np.equal, "__ne__": np.not_equal}
@@ -187,7 +188,7 @@ class Tracer:
             statement.outs.append(y)
             if prim.residual:
                 kept = raw[-1]
-                statement.outs.append(self._new_var(kept, prim.name + "_kept"))
+                statement.outs.append(self._new_var(kept, _RESIDUAL_NAMES.get(prim.name, prim.name + "_kept")))
                 statement.returns_pair = True
             if prim.name not in _ALLOCATING:
                 for operand in statement.reads():
@@ -318,8 +319,8 @@ class Tracer:
 
     def _seed(self, root: Tensor, gradient: Any) -> tuple[Any, Any]:
         seed = backward_module._seed(root, gradient, False)
-        if gradient is None:
-            return seed, self.ref(seed) if isinstance(seed, np.ndarray) and seed.size > 1 else Const(seed)
+        if gradient is None:  # ∂C/∂C = 1
+            return seed, Const(seed, hint="one")
         source = gradient.value if isinstance(gradient, Tensor) else gradient
         if isinstance(self.ref(gradient), Var) or isinstance(self.ref(source), Var):
             self.emit(runtime.as_seed, [gradient if isinstance(gradient, Tensor) else source, seed.dtype], {}, seed,

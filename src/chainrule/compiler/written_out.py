@@ -16,11 +16,11 @@ from .function import CompiledFunction
 HEADER = """\
 # One step of gradient descent, w ← w − η ∂C/∂w, for the network {sizes}, written out by chainrule.compile
 # from a step that runs forward, loss.backward() and opt.step(). Rows are examples, so a^l is (examples, n_l)
-# and W^l a^(l-1) is written a{{l-1}} @ W{{l}}.T (inside `linear`). Read it beside the four equations:
+# and W^l a^(l-1) + b^l is written a{{l-1}} @ W{{l}}.T + b{{l}}. Read it beside the four equations:
 #   BP1  δ^L = ∇_a C ⊙ σ'(z^L)              the lines that end in delta{L}
 #   BP2  δ^l = ((W^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l)  da{{l}} = delta{{l+1}} @ W{{l+1}}, then delta{{l}} = da{{l}} * σ'(z{{l}})
 #   BP3  ∂C/∂b^l_j = δ^l_j                   db{{l}}: delta{{l}} summed over the examples
-#   BP4  ∂C/∂w^l_jk = a^(l-1)_k δ^l_j         dW{{l}} = delta{{l}}.T @ a{{l-1}} (inside linear_vjp1)
+#   BP4  ∂C/∂w^l_jk = a^(l-1)_k δ^l_j         dW{{l}} = delta{{l}}.T @ a{{l-1}} (summed over the examples)
 # Each δ is computed once and reused for every weight below it: that is what back-propagation saves.
 """
 
@@ -41,16 +41,15 @@ def training_step_source(model: Module, x: Any, t: Any, loss: str = "half_sum", 
     cost = get_loss(loss)
     weights = [p for name, p in model.named_parameters() if not (fixed_biases and name.endswith("bias"))]
     optimizer = SGD(weights, lr=lr)
-    a0 = tensor(X)
 
-    def training_step() -> Any:
+    def training_step(a0: Any, t: Any) -> Any:
         optimizer.zero_grad()
-        C = cost(model(a0), T)
+        C = cost(model(a0), t)
         C.backward()
         optimizer.step()
         return C
     compiled = CompiledFunction(training_step)
-    compiled()
+    compiled(tensor(X), T)
     sizes = getattr(model, "sizes", None)
     layers = len(sizes) - 1 if sizes else 1
     header = HEADER.format(sizes="-".join(map(str, sizes)) if sizes else type(model).__name__, L=layers)
