@@ -287,8 +287,12 @@ def test_the_url_holds_the_configuration_and_each_browser_gets_its_own_session(l
     first.select_option("#dataset", "circles")
     first.wait_for_selector(SETTLED)
     assert "dataset=circles" in first.url
-    first.go_back()
+    first.check("#log-scale")                              # a view change is a step of its own
+    assert "view=log" in first.url
+    first.go_back()                                        # the view goes back; the network stays as it is
     first.wait_for_selector(SETTLED)
+    assert not first.is_checked("#log-scale") and state(live_url, first)["config"]["dataset"] == "circles"
+    first.go_back()
     assert state(live_url, first)["config"]["dataset"] == "moons"
     assert "not in it" in first.locator("#share-note").inner_text()
     assert first.locator("#download-model").get_attribute("href") == f"/api/sessions/{a['session']}/model"

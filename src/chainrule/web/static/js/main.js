@@ -487,7 +487,8 @@ function wire() {
     const { config, view } = configFromHash(location.hash, app.options.defaults);
     app.view = view;
     showView();
-    reconfigure(config, true).catch(() => {});
+    if (hashOf(config, view) === hashOf(app.state.config, view)) render();  // only the view changed
+    else reconfigure(config, true).catch(() => {});
   });
   let width = window.innerWidth;
   window.addEventListener("resize", () => {
