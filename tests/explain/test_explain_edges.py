@@ -137,3 +137,18 @@ def test_a_deep_half_sum_explanation_sets_the_articles_rule_beside_bp2(capsys):
     out = capsys.readouterr().out
     assert "A step-by-step article's rule beside BP2" in out
     assert f"{c.layers[0].size_ratio:.8g}" in out and "σ′(z³) σ′(z²)" in out
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ({"sizes": [2, 2, 1, 2], "activation": "leaky_relu", "output_activation": "sigmoid",  # z¹₁ = 0: a small kink
+      "W": [[[-0.252, 0.5], [0.0, 0.5]], [[-0.205, 0.0]], [[0.0], [-0.5]]], "b": [[0.0, -0.0758], [-0.407],
+      [0.0, 0.0437]], "x": [0.0, 0.0], "t": 1, "loss": "ce", "lr": 10.0}, "C has a kink here"),
+    ({"sizes": [2, 2, 1], "activation": "tanh", "output_activation": "sigmoid",  # a = 1 − 9e-14: steps are lost
+      "W": [[[-27.46, -30.0], [9.306, -30.0]], [[0.0, 30.0]]], "b": [[-17.05, 0.0], [0.0]], "x": [0.0, -1.0],
+      "t": [0.0], "loss": "bce", "lr": 0.5}, "C does not change at all in float64"),
+])
+def test_a_finite_difference_that_cannot_check_a_gradient_is_said_and_is_not_a_failed_check(spec, words):
+    p = problem_from_spec(spec)
+    e = explain(p.model, p.x, p.t, p.loss, p.lr)
+    assert any(words in note for note in e.checks.kinks)
+    np.testing.assert_allclose(e.derivation.dW[1], e.checks.engine_dW[1], rtol=1e-8, atol=1e-10)

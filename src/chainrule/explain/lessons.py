@@ -6,6 +6,7 @@ how far it is from it. Every number is computed here, by the derivation in `netw
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,19 +26,23 @@ class ArticleLayer:
 
     @property
     def relative_difference(self) -> float:
-        """‖article − true‖ / ‖true‖."""
-        return float(np.linalg.norm(self.article_update - self.true_update) / np.linalg.norm(self.true_update))
+        """‖article − true‖ / ‖true‖ (NaN where the true update is 0)."""
+        return _ratio(np.linalg.norm(self.article_update - self.true_update), np.linalg.norm(self.true_update))
 
     @property
     def size_ratio(self) -> float:
-        """‖article‖ / ‖true‖: how much larger the article's step is."""
-        return float(np.linalg.norm(self.article_update) / np.linalg.norm(self.true_update))
+        """‖article‖ / ‖true‖: how much larger the article's step is (NaN where the true update is 0)."""
+        return _ratio(np.linalg.norm(self.article_update), np.linalg.norm(self.true_update))
 
     @property
     def cosine(self) -> float:
-        """The cosine of the angle between the two updates (1: the same direction)."""
+        """The cosine of the angle between the two updates (1: the same direction; NaN where one is 0)."""
         a, b = self.article_update.ravel(), self.true_update.ravel()
-        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        return _ratio(a @ b, np.linalg.norm(a) * np.linalg.norm(b))
+
+
+def _ratio(top: float, bottom: float) -> float:
+    return float(top / bottom) if bottom != 0 else math.nan
 
 
 @dataclass

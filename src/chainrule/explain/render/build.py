@@ -493,8 +493,8 @@ def document(e: Explanation, network_svg: str = "", graph_svg: str = "", code: b
                 _update(e), _after(e)]
     if e.L >= 3:
         sections.append(_delta_sizes(e))
-        if e.cost.name == "half_sum" and e.N == 1:
-            sections.append(_article(e))
+        if e.cost.name == "half_sum" and e.N == 1 and all(np.any(e.derivation.dW[l]) for l in range(1, e.L + 1)):
+            sections.append(_article(e))  # (not where a layer's gradient is 0: no ratio to show)
     if graph_svg:
         sections.append(_graph(graph_svg))
     if code:
