@@ -31,13 +31,20 @@ class GradientMismatchError(AssertionError):
 # ---------------------------------------------------------------------------------- activations σ
 # σ, its formula and σ′ come from the registry (chainrule.nn.activations): one definition each, read here.
 
+def _write(tensor: Any, index: Any, values: Any) -> None:
+    """tensor[index] = values through the engine's checked path (it bumps the tensor's version, so a graph that
+    saved the old values would refuse to run backward), outside any recording."""
+    with no_grad():
+        tensor[index] = values
+
+
 def _numeric_gradient(tensor: Any, cost_now: Callable[[], float], eps: float) -> np.ndarray:
     """∂C/∂(each entry of tensor) by central differences, one entry at a time; the tensor is left as it was."""
     estimate = np.zeros(tensor.shape)
     for index in np.ndindex(*tensor.shape):
         original = tensor.data[index]
         estimate[index] = central_difference(partial(_cost_moved, cost_now, tensor, index, original), eps)
-        tensor.data[index] = original
+        _write(tensor, index, original)
     return estimate
 
 
@@ -126,13 +133,13 @@ def _one_sided_slopes(tensor: Any, cost_now: Callable[[], float], index: tuple, 
     try:
         here, after, before = (_cost_moved(cost_now, tensor, index, original, s) for s in (0.0, step, -step))
     finally:
-        tensor.data[index] = original
+        _write(tensor, index, original)
     return (here - before) / step, (after - here) / step
 
 
 def _cost_moved(cost_now: Callable[[], float], tensor: Any, index: tuple, original: float, s: float) -> float:
     """C with one weight (or bias) moved from `original` by s, written into the tensor's array."""
-    tensor.data[index] = original + s
+    _write(tensor, index, original + s)
     return cost_now()
 
 
@@ -388,14 +395,14 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
         kinks, max_engine, max_numeric = _compare_all(params, derivation, (engine_dW, engine_db),
                                                       (numeric_dW, numeric_db), cost_now)
         for l, (w, bias) in enumerate(params, start=1):
-            w.data[...] = derivation.W_new[l]
-            bias.data[...] = derivation.b_new[l]
+            _write(w, ..., derivation.W_new[l])
+            _write(bias, ..., derivation.b_new[l])
         engine_cost_after = cost_now()
     finally:
         for (w, bias), (w_grad, b_grad, w_data, b_data) in zip(params, saved):
             w.grad, bias.grad = w_grad, b_grad
-            w.data[...] = w_data
-            bias.data[...] = b_data
+            _write(w, ..., w_data)
+            _write(bias, ..., b_data)
 
     max_sigma = _check_sigma_prime(model, derivation)
     max_cost = max(abs(engine_cost - derivation.cost), abs(engine_cost_after - derivation.cost_after))
@@ -559,8 +566,8 @@ def _float64_twin(model: Any) -> Any:
             if np.iscomplexobj(values) or not np.issubdtype(np.asarray(values).dtype, np.number):
                 raise ValueError(f"explain: the {name} of layer {l} are {np.asarray(values).dtype}, not real numbers")
     for source, target in zip(model.layers, twin.layers):
-        target.weight.data[...] = np.asarray(source.weight.data, dtype=np.float64)
-        target.bias.data[...] = np.asarray(source.bias.data, dtype=np.float64)
+        _write(target.weight, ..., np.asarray(source.weight.data, dtype=np.float64))
+        _write(target.bias, ..., np.asarray(source.bias.data, dtype=np.float64))
     return twin
 
 
@@ -767,8 +774,8 @@ def _set_parameters(model: Any, spec: dict, where: str) -> None:
     if not isinstance(biases, list) or len(biases) != len(model.layers):
         raise ValueError(f"{where}: b must be a list with one vector per layer ({len(model.layers)})")
     for l, layer in enumerate(model.layers, start=1):
-        layer.weight.data[...] = _matrix(spec["W"][l - 1], f"{where}: W[{l}]", layer.weight.shape)
-        layer.bias.data[...] = _matrix(biases[l - 1], f"{where}: b[{l}]", layer.bias.shape)
+        _write(layer.weight, ..., _matrix(spec["W"][l - 1], f"{where}: W[{l}]", layer.weight.shape))
+        _write(layer.bias, ..., _matrix(biases[l - 1], f"{where}: b[{l}]", layer.bias.shape))
 
 
 def _check_spec_fields(spec: dict, where: str) -> None:
