@@ -390,7 +390,7 @@ class Playground:
     def diagnose(self) -> dict[str, Any]:
         """The project's verdict on the training so far (`chainrule.diagnose`, as `chainrule train` gives it)."""
         c = self.config
-        target = REGRESSION_TARGET if c.is_regression else default_target("xor" if c.dataset == "xor" else c.dataset)
+        target = REGRESSION_TARGET if c.is_regression else default_target(c.dataset)
         with np.errstate(all="ignore"):
             verdict = diagnose(self.model, c.loss, (self.inputs_train, targets(c, self.split.y_train)), self.history,
                                c.lr, target, self.start)
