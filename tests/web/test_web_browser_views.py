@@ -358,7 +358,7 @@ def test_features_regularisation_heat_maps_and_editing_a_weight(live_url, browse
 
 
 # ------------------------------------------------------------------------------------------ smooth while training
-def test_training_the_default_network_has_no_long_task(live_url, browser):
+def test_training_the_default_network_has_no_long_task(live_url, browser, screenshot):
     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     page.add_init_script("""
         window.__long = []; window.__frames = [];
@@ -385,4 +385,7 @@ def test_training_the_default_network_has_no_long_task(live_url, browser):
           f"p95 {frames[int(len(frames) * 0.95)]:.1f} ms, max {frames[-1]:.1f} ms; {len(renders)} renders, median "
           f"{renders[len(renders) // 2]:.1f} ms, max {renders[-1]:.1f} ms; long tasks: {long_tasks}")
     assert [t for t in long_tasks if t > 50] == []
+    page.wait_for_selector(SETTLED)
+    assert page.locator("#network svg.heat").count() == 4      # the hidden and output neurons show their heat maps
+    screenshot(page, "20-while-training")
     page.context.close()
