@@ -86,7 +86,7 @@ def test_the_source_shows_forward_backward_and_update_in_the_notation():
     source = compiled.source
     forward, backward, update = (source.index(f"# ---- {part}") for part in ("forward", "backward", "update"))
     assert forward < backward < update
-    for name in ("z1 = a0 @ W1.T + b1", "a1 = sigmoid(z1)", "delta2 =", "da1 = delta2 @ W2",
+    for name in ("z1 = a0 @ W1.T; z1 += b1", "a1 = sigmoid(z1)", "delta2 =", "da1 = delta2 @ W2",
                  "dW1 = delta1.T @ a0", "db2 = delta2.sum(axis=0)", "W1 -= dW1 * optimizer.lr"):
         assert name in source, name
     assert "delta1 = da1 * a1 * (1 - a1)" in source  # BP2, the rule written out
@@ -281,6 +281,6 @@ def test_explain_code_prints_the_generated_step_beside_bp1_to_bp4(capsys):
     assert "BP1" in out and "BP4" in out
     source = out[out.index("def training_step"):]
     compile(source, "explain-code", "exec")  # the printed code is valid Python
-    for line in ("z1 = a0 @ W1.T + b1", "delta2 = ", "delta1 = da1 * a1 * (1 - a1)", "dW1 = delta1.T * a0",
+    for line in ("z1 = a0 @ W1.T; z1 += b1", "delta2 = ", "delta1 = da1 * a1 * (1 - a1)", "dW1 = delta1.T * a0",
                  "W2 -= dW2 * optimizer.lr"):
         assert line in source, line

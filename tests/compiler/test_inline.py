@@ -8,7 +8,7 @@ import pytest
 
 from chainrule.autodiff import rules
 from chainrule.autodiff.tensor import Primitive
-from chainrule.compiler.inline import WRITTEN_FORMS, written_form, written_out
+from chainrule.compiler.inline import WRITTEN_FORMS, in_place, written_form, written_out
 
 
 def _lambda_rules():
@@ -55,12 +55,21 @@ def test_the_written_forms_of_linear_equal_the_rule_functions(rows, dtype):
     for function, args in cases:
         names = [f"v{i}" if a is not None else "None" for i, a in enumerate(args)]
         form = written_form(function, names, [None if a is None else a.shape for a in args],
-                            [None if a is None else a.dtype for a in args])
+                            [None if a is None else a.dtype for a in args], out="result")
         assert form is not None
-        got = eval(form, {**{n: a for n, a in zip(names, args) if a is not None}})
-        want = function(*args)
+        namespace = {n: a for n, a in zip(names, args) if a is not None}
+        exec(f"result = {form}", namespace)  # a form may be two statements: `z = x @ W.T; z += b`
+        got, want = namespace["result"], function(*args)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+def test_in_place_rewrites_only_an_operation_on_the_dead_name():
+    assert in_place("da2 * (z2 > 0)", "da2") == "np.multiply(da2, z2 > 0, out=da2)"
+    assert in_place("g * y * (1 - y)", "g") is None  # the top operation's left side is g * y, not g
+    assert in_place("x - g", "g") is None  # subtraction does not commute
+    assert in_place("g * g", "g") is None
+    assert in_place("2 * g", "g") == "np.multiply(g, 2, out=g)"
 
 
 def test_a_mixed_dtype_linear_keeps_its_call():

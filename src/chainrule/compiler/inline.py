@@ -21,14 +21,14 @@ _LITERAL_TYPES = (bool, int, float, str, type(None))
 
 
 def _linear_form(shapes: list, dtypes: list) -> str | None:
-    """z = x Wᵀ + b for a batch of rows (what rules._linear computes once its checks have passed)."""
+    """z = x Wᵀ, then z += b, for a batch of rows (what rules._linear computes once its checks have passed)."""
     if len({d for d in dtypes if d is not None}) != 1:
-        return None  # mixed dtypes: rules._linear's `y += b` keeps y's, `+ b` would promote
+        return None
     if len(shapes) >= 2 and len(shapes[0] or ()) == 2 and len(shapes[1] or ()) == 2:
         if len(shapes) == 2 or shapes[2] is None:
             return "{0} @ {1}.T"
         if len(shapes[2]) == 1:
-            return "{0} @ {1}.T + {2}"
+            return "{0} @ {1}.T; {out} += {2}"
     return None
 
 
@@ -51,11 +51,53 @@ def _bias_form(shapes: list, dtypes: list) -> str | None:
 WRITTEN_FORMS = {rules._linear: _linear_form, rules._linear_vjp_W: _weights_form, rules._linear_vjp_b: _bias_form}
 
 
-def written_form(function: Callable, args: list[str], shapes: list, dtypes: list) -> str | None:
-    """function(*args) as one line for operands of these shapes and dtypes (None: no written form applies)."""
+def written_form(function: Callable, args: list[str], shapes: list, dtypes: list, out: str = "out") -> str | None:
+    """function(*args) as one line (the result named `out`) for operands of these shapes and dtypes (None: no
+    written form applies)."""
     form = WRITTEN_FORMS.get(function)
     template = form(shapes, dtypes) if form is not None else None
-    return template.format(*args) if template is not None else None
+    return template.format(*args, out=out) if template is not None else None
+
+
+_UFUNCS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "true_divide"}
+
+
+def in_place(expression: str, name: str) -> str | None:
+    """`name * rest` as np.multiply(name, rest, out=name) (also +, −, /, and rest * name for + and ×), or None
+    when the expression is not such an operation on `name`."""
+    try:
+        top = ast.parse(expression, mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(top, ast.BinOp) or type(top.op) not in _UFUNCS:
+        return None
+    ufunc = _UFUNCS[type(top.op)]
+    if isinstance(top.left, ast.Name) and top.left.id == name and name not in ast.unparse(top.right).split():
+        other = top.right
+    elif (isinstance(top.right, ast.Name) and top.right.id == name and ufunc in ("add", "multiply")
+          and not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(top.left))):
+        other = top.left
+    else:
+        return None
+    if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(other)):
+        return None
+    return f"np.{ufunc}({name}, {ast.unparse(other)}, out={name})"
+
+
+def allocates(expression: str) -> bool:
+    """Whether the expression's result is a new array (an arithmetic operation or a NumPy ufunc call), never
+    a view of an operand."""
+    try:
+        top = ast.parse(expression.split(";")[0], mode="eval").body
+    except SyntaxError:
+        return False
+    if isinstance(top, (ast.BinOp, ast.UnaryOp)):
+        return True
+    if isinstance(top, ast.Call) and isinstance(top.func, ast.Attribute) and isinstance(top.func.value, ast.Name):
+        import numpy as np
+
+        return top.func.value.id == "np" and isinstance(getattr(np, top.func.attr, None), np.ufunc)
+    return False
 
 
 def written_out(function: Callable, args: list[str], kwargs: dict[str, str],

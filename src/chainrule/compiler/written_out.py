@@ -16,7 +16,7 @@ from .function import CompiledFunction
 HEADER = """\
 # One step of gradient descent, w ← w − η ∂C/∂w, for the network {sizes}, written out by chainrule.compile
 # from a step that runs forward, loss.backward() and opt.step(). Rows are examples, so a^l is (examples, n_l)
-# and W^l a^(l-1) + b^l is written a{{l-1}} @ W{{l}}.T + b{{l}}. Read it beside the four equations:
+# and z^l = W^l a^(l-1) + b^l is written z{{l}} = a{{l-1}} @ W{{l}}.T; z{{l}} += b{{l}}. Read it beside the four equations:
 #   BP1  δ^L = ∇_a C ⊙ σ'(z^L)              the lines that end in delta{L}
 #   BP2  δ^l = ((W^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l)  da{{l}} = delta{{l+1}} @ W{{l+1}}, then delta{{l}} = da{{l}} * σ'(z{{l}})
 #   BP3  ∂C/∂b^l_j = δ^l_j                   db{{l}}: delta{{l}} summed over the examples
