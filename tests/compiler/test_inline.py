@@ -51,16 +51,17 @@ def test_the_written_forms_of_linear_equal_the_rule_functions(rows, dtype):
     y = rules._linear(x, W, b)
     cases = [(rules._linear, [x, W, b]), (rules._linear, [x, W, None]), (rules._linear_vjp_W, [g, y, x, W, b]),
              (rules._linear_vjp_b, [g, y, x, W, b])]
+    cases += [(rules.sum_p.forward, [g]), (rules._mean, [g])]
     assert {function for function, _ in cases} == set(WRITTEN_FORMS)
     for function, args in cases:
         names = [f"v{i}" if a is not None else "None" for i, a in enumerate(args)]
         form = written_form(function, names, [None if a is None else a.shape for a in args],
                             [None if a is None else a.dtype for a in args], out="result")
         assert form is not None
-        namespace = {n: a for n, a in zip(names, args) if a is not None}
+        namespace = {"np": np, **{n: a for n, a in zip(names, args) if a is not None}}
         exec(f"result = {form}", namespace)  # a form may be two statements: `z = x @ W.T; z += b`
         got, want = namespace["result"], function(*args)
-        assert got.dtype == want.dtype
+        assert np.result_type(got) == np.result_type(want)
         np.testing.assert_array_equal(got, want)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autodiff import rules
 from ..autodiff.tensor import RECORDING, Tensor, mode
 from .inline import allocates, in_place, written_form, written_out
 from .program import BACKWARD, INFIX, PREFIX, Const, Program, Var, _text
@@ -213,9 +214,10 @@ class _Entry:
                     var = Var("constant", np.shape(ref.value if isinstance(ref, Const) else ref))
                     program.outputs.append(var)
         self.numbers = numbers
-        self.captured = [(t, t.value.shape, t.value.dtype, t.requires_grad) for t, _ in tracer.captured]
+        self.captured = [[t, t.value, t.value.shape, t.value.dtype, t.requires_grad] for t, _ in tracer.captured]
         self.guards = list(tracer.guards)
         program.simplify()
+        _multiply_scalars_unspread(program)
         namespace, parameter_names = _name_everything(tracer, parameters)
         where = _origin(fn)
         header = (f"# chainrule.compile of {getattr(fn, '__qualname__', 'a function')} ({where}): one straight line "
@@ -242,9 +244,14 @@ class _Entry:
             now = read()
             if type(now) is not type(value) or now != value:
                 return False
-        for t, shape, dtype, requires_grad in self.captured:
+        for entry in self.captured:
+            t, seen, shape, dtype, requires_grad = entry
             value = t.value
-            if value.shape != shape or value.dtype != dtype or t.requires_grad != requires_grad:
+            if value is not seen:  # a new array (or scalar): check what the program depends on
+                if value.shape != shape or value.dtype != dtype:
+                    return False
+                entry[1] = value
+            if t.requires_grad is not requires_grad:
                 return False
         return all(guard() for guard in self.guards)
 
@@ -317,6 +324,25 @@ def _write_out(program: Program, namespace: dict) -> None:
         if found is not None:
             s.expression, needed = found
             namespace.update(needed)
+
+
+def _multiply_scalars_unspread(program: Program) -> None:
+    """`d = spread(g)` (sum's rule: the scalar ḡ repeated over x's shape) followed by `d * b` with b of that
+    shape is `g * b`: the same products, without building the repeated view. The spread is dropped when
+    nothing else reads it (as for every weight's L2 term in micrograd's demo step)."""
+    spread_of: dict[int, Any] = {}
+    for s in program.statements:
+        if s.function is rules.sum_p.vjps[0] and not s.kwargs and isinstance(s.args[0], (Var, Const)) \
+                and _shape_of(s.args[0]) == ():
+            spread_of[id(s.outs[0])] = s.args[0]
+        elif s.function in _MUL_RULES and s.args and id(s.args[0]) in spread_of:
+            other = s.args[_MUL_RULES[s.function]]
+            if _shape_of(other) == s.args[0].shape:
+                s.args = [spread_of[id(s.args[0])], *s.args[1:]]
+    program._drop_dead()
+
+
+_MUL_RULES = {rules.mul_p.vjps[0]: 3, rules.mul_p.vjps[1]: 2}  # g * b and g * a: the position of the factor
 
 
 def _write_into_dead_operands(program: Program) -> None:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from ..autodiff import rules
 from ..autodiff.tensor import Primitive
@@ -45,10 +48,24 @@ def _bias_form(shapes: list, dtypes: list) -> str | None:
     return "{0}.sum(axis=0)" if shapes[0] is not None and len(shapes[0]) == 2 else None
 
 
+def _sum_form(shapes: list, dtypes: list) -> str | None:
+    """Σ of every element: the ufunc reduction that rules.sum_p's forward calls after checking the axes."""
+    return "np.add.reduce({0}, axis=None)" if shapes[0] is not None else None
+
+
+def _mean_form(shapes: list, dtypes: list) -> str | None:
+    """Σx / n over every element of a non-empty floating array (rules._mean without its checks)."""
+    shape, dtype = shapes[0], dtypes[0]
+    if shape is None or dtype is None or np.dtype(dtype).kind != "f" or math.prod(shape) == 0:
+        return None
+    return "np.add.reduce({0}, axis=None) / " + str(math.prod(shape))
+
+
 # One-line forms of the rule table's multi-line functions, for the operand shapes where they reduce to one
 # line: the same arithmetic without the checks and branches (tests/compiler/test_inline.py checks each
 # against the function it stands for).
-WRITTEN_FORMS = {rules._linear: _linear_form, rules._linear_vjp_W: _weights_form, rules._linear_vjp_b: _bias_form}
+WRITTEN_FORMS = {rules._linear: _linear_form, rules._linear_vjp_W: _weights_form, rules._linear_vjp_b: _bias_form,
+                 rules.sum_p.forward: _sum_form, rules._mean: _mean_form}
 
 
 def written_form(function: Callable, args: list[str], shapes: list, dtypes: list, out: str = "out") -> str | None:
@@ -94,8 +111,6 @@ def allocates(expression: str) -> bool:
     if isinstance(top, (ast.BinOp, ast.UnaryOp)):
         return True
     if isinstance(top, ast.Call) and isinstance(top.func, ast.Attribute) and isinstance(top.func.value, ast.Name):
-        import numpy as np
-
         return top.func.value.id == "np" and isinstance(getattr(np, top.func.attr, None), np.ufunc)
     return False
 
