@@ -146,6 +146,11 @@ def test_focus_stays_on_the_buttons_and_every_part_is_reachable_by_keyboard(live
     page.keyboard.press("Enter")
     page.wait_for_selector(SETTLED)
     assert page.locator("#more-1").evaluate("node => node === document.activeElement")
+    page.focus("#next-example")                           # a card's button is redrawn: focus follows it
+    page.keyboard.press("Enter")
+    page.wait_for_selector(SETTLED)
+    assert "train point #1" in page.locator("#example").inner_text()
+    assert page.locator("#next-example").evaluate("node => node === document.activeElement")
     neuron = page.locator("#neuron-1-2")
     assert "neuron 2 of the hidden 1 layer" in neuron.get_attribute("aria-label")
     neuron.focus()
