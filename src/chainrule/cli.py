@@ -117,6 +117,9 @@ def _add_sweep_command(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("--optimizer", nargs="+", default=["sgd"], metavar="OPT", help="sgd and/or adam (default sgd)")
     sweep.add_argument("--activation", default="sigmoid", help="hidden units (default sigmoid)")
     sweep.add_argument("--epochs", type=int, default=5000, help="epochs of full-batch descent per run (default 5000)")
+    sweep.add_argument("--no-compile", dest="engine", action="store_const", const="eager", default="stacked",
+                       help="train each run on its own with the eager engine (the reference path; slower) instead "
+                       "of all seeds of a setting in one vectorised program")
     sweep.add_argument("--target", type=float, metavar="ACCURACY",
                        help="accuracy that counts as reached, e.g. 0.95 (default: 100%% train accuracy for xor, "
                        "95%% test accuracy otherwise)")
@@ -146,11 +149,12 @@ def _sweep_command(args: argparse.Namespace) -> int:
     try:
         check_sweep(args.dataset, activation=args.activation, **options)
         result = run_sweep(args.dataset, target=target, activation=args.activation, progress=args.progress,
-                           **options)
+                           engine=args.engine, **options)
     except ValueError as error:
         raise UsageError(str(error)) from None
     print(result.text())
-    print(f"{len(result.runs)} runs in {result.seconds:.1f} s")
+    how = "the seeds of each setting stacked in one program" if args.engine == "stacked" else "the eager engine"
+    print(f"{len(result.runs)} runs in {result.seconds:.1f} s ({how})")
     for path in write_sweep(result, args.out).values():
         print(f"wrote {path}")
     if result.interrupted:

@@ -8,6 +8,7 @@ engine, checked equal by a test), which is what makes the classic grid take seco
 """
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import itertools
@@ -204,6 +205,37 @@ def train_seeds(models: Sequence[MLP], loss: str, optimizer: str, lr: float, tra
     return SeedRuns(losses, train_acc, test_acc, start, final, stopped)
 
 
+def train_one_by_one(models: Sequence[MLP], loss: str, optimizer: str, lr: float,
+                     train_data: tuple[np.ndarray, np.ndarray], epochs: int,
+                     test_data: tuple[np.ndarray, np.ndarray] | None = None, compile: bool = True) -> SeedRuns:
+    """What `train_seeds` records, by `train.fit` on each model in turn (compiled steps, or the eager engine);
+    the models themselves are left untouched."""
+    from .train import fit
+
+    S = len(models)
+    losses, train_acc = np.full((S, epochs + 1), np.nan), np.full((S, epochs + 1), np.nan)
+    test_acc = None if test_data is None else np.full((S, epochs + 1), np.nan)
+    stopped = np.full(S, -1)
+    start, final = [], []
+    for s, original in enumerate(models):
+        model = copy.deepcopy(original)
+        params = model.parameters()
+        start.append([p.data.copy() for p in params])
+        history = fit(model, loss, OPTIMIZERS[optimizer](params, lr=lr), train_data, epochs, test_data=test_data,
+                      progress=False, plateau_epochs=epochs + 1, compile=compile)
+        n = len(history.train_loss)
+        losses[s, :n], train_acc[s, :n] = history.train_loss, history.train_acc
+        if test_acc is not None:
+            test_acc[s, :len(history.test_acc)] = history.test_acc
+        if history.stopped_reason == "non-finite loss":
+            stopped[s] = n
+        final.append([p.data.copy() for p in params])
+    return SeedRuns(losses, train_acc, test_acc, start, final, stopped)
+
+
+ENGINES = ("stacked", "compiled", "eager")
+
+
 # ----------------------------------------------------------------------------- the experiment
 @dataclass
 class SweepRun:
@@ -362,12 +394,17 @@ def _finish(models: Sequence[MLP], runs: SeedRuns, setting: tuple, seeds: Sequen
 def run_sweep(dataset: str, lrs: Sequence[float] = (0.1, 0.5, 2.0, 10.0), losses: Sequence[str] = ("mse", "bce"),
               seeds: Sequence[int] = tuple(range(10)), hidden: Sequence[Sequence[int]] = ((2,),),
               optimizers: Sequence[str] = ("sgd",), epochs: int = 5000, target: Target | None = None,
-              activation: str = "sigmoid", progress: bool | None = None) -> SweepResult:
+              activation: str = "sigmoid", progress: bool | None = None, engine: str = "stacked") -> SweepResult:
     """Train every combination of the settings on the same data (full batch), each seed starting from the same
     weights in every setting that shares its architecture, and return the table of results with verdicts.
 
-    Interrupted (Ctrl+C), it returns the runs that finished, with `interrupted` set.
+    `engine` says how: "stacked" (the seeds of a setting in one vectorised program, `train_seeds`), "compiled"
+    (each run by `train.fit` with chainrule.compile steps) or "eager" (each run by `train.fit` on the eager
+    engine, the reference the other two equal). Interrupted (Ctrl+C), it returns the runs that finished, with
+    `interrupted` set.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown sweep engine {engine!r}; choose one of {', '.join(ENGINES)}")
     planned = check_sweep(dataset, lrs, losses, seeds, hidden, optimizers, epochs, activation)
     train, test = _load(dataset)
     target = target or default_target(dataset, test is not None)
@@ -383,7 +420,10 @@ def run_sweep(dataset: str, lrs: Sequence[float] = (0.1, 0.5, 2.0, 10.0), losses
             lr, loss, sizes, optimizer = setting
             outputs = classes if loss == "ce" else (1 if classes == 2 else classes)
             models = _build_models([train[0].shape[1], *sizes, outputs], activation, loss, seeds)
-            runs = train_seeds(models, loss, optimizer, lr, train, epochs, test)
+            if engine == "stacked":
+                runs = train_seeds(models, loss, optimizer, lr, train, epochs, test)
+            else:
+                runs = train_one_by_one(models, loss, optimizer, lr, train, epochs, test, engine == "compiled")
             result.runs.extend(_finish(models, runs, setting, seeds, train, target))
             if bar is not None:
                 bar.update(len(seeds))
