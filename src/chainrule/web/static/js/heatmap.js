@@ -31,7 +31,8 @@ function paint(image, picture, n, top) {
 }
 
 // Every neuron's picture in one image, stacked top to bottom in the order given (one PNG to encode and decode
-// instead of one per neuron: 36 → 12 ms a redraw for 6 layers of 8). Returns the data: URL.
+// instead of one per neuron: encoding 18 → 7 ms for 6 layers of 8, measured in headless chromium). Returns the
+// data: URL.
 export function atlasUrl(pictures, n) {
   const canvas = document.createElement("canvas");
   canvas.width = n;
