@@ -560,7 +560,7 @@ def _quantities(network: Network) -> dict[str, float]:
     out: dict[str, float] = {}
     for l in range(1, network.L + 1):
         a, a_before = bp.a[l], bp.a[l - 1]
-        slope = a * (1 - a) if network.activation == "sigmoid" else 1 - a ** 2
+        slope = np.asarray(REGISTRY[network.activation].textbook_derivative(np.asarray(bp.z[l], dtype=np.float64)))
         for j in range(network.sizes[l]):
             out[symbol_name("a", l, j)] = a[j]
             out[symbol_name("z", l, j)] = bp.z[l][j]
