@@ -136,3 +136,12 @@ def test_any_expression_at_any_point_is_explained_or_refused_in_words_and_never_
         return  # refused with a sentence (no variable, not finite there, an infinite derivative, ...)
     e.to_text()
     assert all(e.agrees_with_finite_differences().values()), (text, x, y, e.gradient, e.finite_differences)
+
+
+@pytest.mark.parametrize(("text", "words"), [("x*1 # \x1b[31mred", "invisible character U+001B"),
+                                             ("x*1 \u202e", "invisible character U+202E"),
+                                             ("sin(x) # <script>", "'#' would start a comment")])
+def test_text_that_would_be_echoed_to_a_terminal_unseen_is_refused(text, words):
+    from chainrule.explain.chain import ExpressionError
+    with pytest.raises(ExpressionError, match=words):
+        explain_chain(text, {"x": 1.0})

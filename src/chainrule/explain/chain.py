@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,9 @@ from ..numeric import central_difference
 MAX_LENGTH = 300  # characters
 MAX_DEPTH = 30  # nesting of operations and parentheses
 MAX_STEPS = 120  # elementary steps after removing repeats
+
+
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 class ExpressionError(ValueError):
@@ -83,6 +87,12 @@ def parse_expression(text: str) -> Node:
         raise ExpressionError("the expression is empty; write one such as exp(sin(x**2))")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    hidden = _INVISIBLE.search(text)
+    if hidden:
+        raise ExpressionError(f"the expression holds the invisible character U+{ord(hidden.group()):04X} at column "
+                              f"{hidden.start() + 1}; type it again without it")
+    if "#" in text:
+        raise ExpressionError("'#' would start a comment; an expression has none (remove it and what follows)")
     depth = deepest = 0
     for char in text:  # checked before ast.parse, so that the parser itself never recurses deeply
         depth += char in "([{"
