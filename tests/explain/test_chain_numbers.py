@@ -143,5 +143,6 @@ def test_any_expression_at_any_point_is_explained_or_refused_in_words_and_never_
                                              ("sin(x) # <script>", "'#' would start a comment")])
 def test_text_that_would_be_echoed_to_a_terminal_unseen_is_refused(text, words):
     from chainrule.explain.chain import ExpressionError
-    with pytest.raises(ExpressionError, match=words):
+    with pytest.raises(ExpressionError) as caught:
         explain_chain(text, {"x": 1.0})
+    assert words in str(caught.value)
