@@ -357,8 +357,9 @@ def _check_callout(e: Explanation) -> Callout:
     return Callout("check", "Checked", [Items([
         ((f"All {c.parameters} gradients agree with the engine's reverse mode (chainrule's .backward() on the same "
          f"model): largest difference {_diff(c.max_diff_engine)}."),),
-        ((f"They agree with central finite differences (C(w + ε) − C(w − ε)) / 2ε with ε = {c.eps:g}: largest "
-         f"difference {_diff(c.max_diff_numeric)}."),),
+        ((f"They agree with central finite differences (C(w + ε) − C(w − ε)) / 2ε with ε = {c.eps:g}"
+          + (", apart from the gradients noted below" if c.kinks else "")
+          + f": largest difference {_diff(c.max_diff_numeric)}."),),
         ((f"σ′ from the engine equals its formula (largest difference {_diff(c.max_diff_sigma_prime)}); the "
          f"cost before and after the step equals the engine's (largest difference {_diff(c.max_diff_cost)})."),),
         *((note,) for note in c.kinks),
