@@ -55,3 +55,11 @@ def test_checkpointing_gives_the_same_gradient_for_less_memory_and_more_forward_
 def test_checkpointing_refuses_a_segment_length_outside_the_network():
     with pytest.raises(ValueError, match="every must be between 1"):
         checkpointing(layers=4, every=0)
+
+
+def test_the_stored_values_report_of_compare_modes_ends_with_the_checkpointing_trade():
+    from chainrule.explain import modes
+    problem = modes.make_problem((4, 4, 1))
+    text = modes.format_stored_report(modes.stored_for_backward(problem), problem)
+    assert "Gradient checkpointing trades it for recomputation" in text
+    assert "checkpoints every 4 layers keep 8 at a time" in text

@@ -18,6 +18,7 @@ from chainrule.autodiff import Tensor, topological_order
 
 from .. import autodiff as ad
 from ..files import write_atomically
+from .lessons import checkpointing, format_checkpointing
 from ..numeric import central_difference
 
 # The notation, printed at the head of every comparison (shared with naive.py).
@@ -382,7 +383,11 @@ def format_stored_report(report: StoredReport, problem: Problem) -> str:
                    f"of these {report.intermediate_bytes:,} bytes are"),
               "intermediate values kept only because the backward pass will read them (the rest are parameters and",
               (f"data, which exist anyway). The forward pass made {report.all_forward_bytes:,} bytes of values in all."),
-              "This memory grows with batch size × depth: it is what limits the training of deep networks."]
+              "This memory grows with batch size × depth: it is what limits the training of deep networks.",
+              "Gradient checkpointing trades it for recomputation: keep every k-th layer's activation, recompute",
+              "each segment when the backward pass reaches it. Done both ways by the engine on a deeper network:",
+              *("  " + line for line in format_checkpointing(checkpointing(width=16, layers=16, batch=16,
+                                                                            every=4)).splitlines())]
     return "\n".join(lines)
 
 
