@@ -18,8 +18,8 @@ from chainrule.autodiff import Tensor, topological_order
 
 from .. import autodiff as ad
 from ..files import write_atomically
-from .lessons import checkpointing, format_checkpointing
 from ..numeric import central_difference
+from .lessons import checkpointing, format_checkpointing
 
 # The notation, printed at the head of every comparison (shared with naive.py).
 LEGEND = """\
