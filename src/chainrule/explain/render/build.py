@@ -323,6 +323,7 @@ def _gradients(e: Explanation) -> Section:
         Equation(f"\\frac{{\\partial C}}{{\\partial b^{{l}}_{{j}}}} = {sum_n}\\delta^{{l}}_{{j{idx_n}}},\\qquad"
                  f"\\frac{{\\partial C}}{{\\partial w^{{l}}_{{jk}}}} = {sum_n}a^{{l-1}}_{{k{idx_n}}}\\,"
                  f"\\delta^{{l}}_{{j{idx_n}}}", "BP3, BP4"),
+        _shapes_paragraph(e),
     ]
     for l in range(1, L + 1):
         blocks.append(Subheading(f"Layer {l}"))
@@ -345,6 +346,23 @@ def _gradients(e: Explanation) -> Section:
                              "finite differences"), rows))
     blocks.append(_check_callout(e))
     return Section("Step 5 — every gradient (BP3, BP4)", blocks, "backward", "gradients")
+
+
+def _shapes_paragraph(e: Explanation) -> Paragraph:
+    """BP4 and BP2 in matrix form, the transposes found by matching shapes (with this network's widths)."""
+    n = e.sizes
+    l = max(range(1, e.L + 1), key=lambda m: n[m] != n[m - 1])  # a layer whose W is not square, if any
+    return Paragraph((
+        "In matrix form the transposes need no index bookkeeping, only shapes. ",
+        Math(f"\\partial C/\\partial W^{{{l}}}"), f" has the shape of W{_SUP.get(l, l)}, {n[l]} × {n[l - 1]}; ",
+        Math(f"\\delta^{{{l}}}"), f" is {n[l]} × N and ", Math(f"a^{{{l - 1}}}"), f" is {n[l - 1]} × N (N examples), "
+        "so the only product of the two with that shape is ", Math(f"\\delta^{{{l}}}(a^{{{l - 1}}})^{{\\top}}"),
+        " (BP4). In BP2, likewise, only ", Math("(W^{l+1})^{\\top}"), ", ", Math("n_{l} \\times n_{l+1}"),
+        ", turns the ",
+        Math("n_{l+1}"), " errors of the layer above into the ", Math("n_{l}"), " of layer l."))
+
+
+_SUP = dict(enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def _diff(value: float) -> str:
