@@ -129,8 +129,8 @@ def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set | None, on_ten
             continue                                         # a branch that reaches no target
         share = rule(g, y, *args, **params) if params else rule(g, y, *args)
         value = x.value
-        if type(share) is not type(value) or type(value) is ndarray:  # two NumPy scalars of one class agree
-            share = _fit(share, value)
+        if type(share) is not type(value) or share.shape != value.shape or share.dtype != value.dtype:
+            share = _fit(share, value)                       # broadcast, or another dtype: made to fit x
         grads[x] = grads[x] + share if x in grads else share   # a value used twice gets both shares
 
 

@@ -227,7 +227,7 @@ class Primitive:
             raw_a, raw_b, needs_grad = a, b.value, b.requires_grad
         else:
             return self._apply((a, b), {})
-        if self.promotes:
+        if self.promotes and (type(raw_a) is ndarray or type(raw_b) is ndarray):  # else nothing to promote
             raw_a, raw_b = promote_like_pytorch(raw_a, raw_b)
         try:
             out = self.forward(raw_a, raw_b)
