@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 from benchmarks import run
 from benchmarks.reference import NumpyReference
-from benchmarks.report import FLOAT32_TOLERANCE, busy_warnings, chainrule_dtypes, evaluate, render, targets
+from benchmarks.report import (
+    FLOAT32_TOLERANCE,
+    busy_warnings,
+    chainrule_dtypes,
+    eager_table,
+    evaluate,
+    render,
+    targets,
+)
 from benchmarks.sections import TINY, relative_error
 from benchmarks.timing import Timing, paired_ratio, peak_memory
 from benchmarks.worker import collect
@@ -176,6 +184,18 @@ def test_report_lists_every_target_and_marks_one_over_its_limit_as_not_met(recor
     case = record["sections"]["D"]["cases"]["D-i"]
     shape = f"{'-'.join(map(str, case['sizes']))}, b{case['batch']}"
     assert f"| D-i: MLP step {shape} | ≤ 1.50× | 1.60× | **no** |" in render([worse], {}, "cmd")
+
+
+def test_the_eager_table_marks_a_ratio_past_the_ten_percent_slack_and_one_slower_than_torch(record):
+    worse = copy.deepcopy(record)
+    result = worse["sections"]["D"]["cases"]["D-ii"]["results"]["chainrule"]
+    result["ratio_numpy"], result["ratio_torch"] = 1.25, 1.02  # the limit is 1.10×, with the slack 1.21×
+    lines = eager_table([worse])
+    assert "| D-ii | 1 | 1.25× | ≤ 1.10× | ≤ 1.21× | 1.02× | **no** | **no** |" in lines
+    result["ratio_numpy"], result["ratio_torch"] = 1.2, 0.9
+    assert "| D-ii | 1 | 1.20× | ≤ 1.10× | ≤ 1.21× | 0.900× | yes | yes |" in eager_table([worse])
+    text = render([record], {}, "cmd")
+    assert "## Issue 15: the reference engine, eager" in text and "`Primitive._apply_two`: " in text
 
 
 def test_a_two_thread_gemm_slower_than_one_thread_is_reported_as_a_busy_machine(record):
