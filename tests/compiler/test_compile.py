@@ -284,3 +284,40 @@ def test_explain_code_prints_the_generated_step_beside_bp1_to_bp4(capsys):
     for line in ("z1 = a0 @ W1.T; z1 += b1", "delta2 = ", "delta1 = da1 * a1 * (1 - a1)", "dW1 = delta1.T * a0",
                  "W2 -= dW2 * optimizer.lr"):
         assert line in source, line
+
+
+@pytest.mark.parametrize("cost", sorted(COSTS))
+def test_every_cost_with_new_data_at_each_call_equals_eager(cost):
+    """Targets that change between calls reach the program as inputs (a cost that turned them into a constant
+    with NumPy, as binary cross-entropy's 1 − t once did, would fail here)."""
+    outputs = 3 if cost == "ce" else 1
+    models = [nn.MLP([2, 5, outputs], activation="tanh", output_activation=COSTS[cost].output_activation
+                     or "identity", rng=4) for _ in range(2)]
+    opts = [optim.Adam(m.parameters(), lr=0.05) for m in models]
+
+    def make(model, opt):
+        def step(x, t):
+            opt.zero_grad()
+            loss = COSTS[cost](model(x), t)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    compiled, eager = cr.compile(make(models[0], opts[0])), make(models[1], opts[1])
+    rng = np.random.default_rng(7)
+    for _ in range(8):
+        x = rng.normal(size=(6, 2))
+        t = rng.integers(0, outputs, size=6) if cost == "ce" else rng.integers(0, 2, size=(6, 1)).astype(float)
+        _close(compiled(x, t).item(), eager(x, t).item(), np.float64)
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        _close(p.data, q.data, np.float64)
+    assert compiled.traces == 1
+
+
+def test_numpy_arithmetic_on_an_argument_inside_the_step_is_refused_naming_the_line():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    namespace = {"cr": cr, "np": np, "w": w}
+    exec(compile("def step(x):\n    scaled = x * 2\n    return (w * scaled).sum()\n", "user_numpy.py", "exec"),
+         namespace)
+    with pytest.raises(TraceError, match=r"multiply on a traced array at user_numpy.py:2 in step"):
+        cr.compile(namespace["step"])(np.array([1.0, 3.0]))

@@ -83,12 +83,12 @@ class CompiledFunction:
 
     def _trace(self, key: tuple, args: tuple, kwargs: dict) -> Any:
         tracer = Tracer()
-        call = _replay_arguments(args, kwargs)
-        for index, value in enumerate(call):
-            tracer.argument(index, value)
+        seen = [tracer.argument(index, value) for index, value in enumerate(_replay_arguments(args, kwargs))]
+        traced_args = seen[:len(args)]
+        traced_kwargs = dict(zip(sorted(kwargs), seen[len(args):]))
         numbers = _captured_numbers(self.fn)
         with installed(tracer):
-            result = self.fn(*args, **kwargs)
+            result = self.fn(*traced_args, **traced_kwargs)
         template, outputs = _outputs(tracer, result)
         entry = _Entry(self.fn, tracer, template, outputs, numbers, _parameter_names(self.fn, args, kwargs))
         self.traces += 1

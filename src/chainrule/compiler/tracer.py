@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff.tensor import Tensor, mark_modified, mode
+from ..autodiff.tensor import Primitive, Tensor, mark_modified, mode
 from ..nn.module import Module
 from ..optim import BLAS_MIN_SIZE, SGD, Optimizer, descend_
 from . import runtime
@@ -66,16 +66,68 @@ def refuse(what: str, advice: str) -> TraceError:
     return TraceError(f"compile: {what} at {user_line()}; {advice}")
 
 
-class _Condition(np.ndarray):
-    """A comparison's result during a trace: usable as an array, but `if` on it would bake one branch in."""
+_active: Tracer | None = None  # the tracer installed now, if any
+
+
+class _Traced(np.ndarray):
+    """An array of the program (a tensor's .data, a helper's result) as Python code outside chainrule's
+    operations sees it. Within a primitive, a rule, a marked helper or an optimiser it is a plain array; NumPy
+    arithmetic on it anywhere else would compute a value that the trace does not record (so a replay would
+    reuse it as a constant): that stops the trace, naming the line."""
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        _check_inside(f"NumPy's {ufunc.__name__}")
+        plain = [_plain(x) for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_plain(o) for o in kwargs["out"])
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func.__name__ not in _ABOUT_AN_ARRAY:  # np.shape and the like read no values
+            _check_inside(f"numpy.{func.__name__}")
+        return func(*[_plain_all(a) for a in args], **{k: _plain_all(v) for k, v in kwargs.items()})
+
+
+_ABOUT_AN_ARRAY = {"shape", "ndim", "size", "result_type", "may_share_memory", "shares_memory", "iscomplexobj",
+                   "isrealobj", "min_scalar_type", "can_cast"}
+
+
+def _plain(x: Any) -> Any:
+    return x.view(np.ndarray) if isinstance(x, _Traced) else x
+
+
+def _plain_all(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return type(x)(_plain(v) for v in x)
+    return _plain(x)
+
+
+def _check_inside(what: str) -> None:
+    if _active is not None and not _active.inside:
+        raise TraceError(f"compile: {what} on a traced array at {_line_of_numpy_call()}; a compiled step records "
+                         "chainrule's operations only: compute it with chainrule's functions, or run this step "
+                         "eagerly")
+
+
+def _line_of_numpy_call() -> str:
+    """'file:line in function' of the code that applied NumPy to a traced array (outside this module and NumPy)."""
+    frame = sys._getframe(2)
+    numpy_dir = os.path.dirname(np.__file__)
+    while frame is not None and (frame.f_code.co_filename == __file__
+                                 or frame.f_code.co_filename.startswith(numpy_dir)):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+class _Condition(_Traced):
+    """A comparison's result during a trace: usable as an array inside chainrule's operations, but `if` on it
+    would bake one branch in."""
 
     def __bool__(self) -> bool:
         raise refuse("a Python `if` (or bool()) on a comparison of traced values",
                      "a compiled step is one straight line: use chainrule.where, or run this step eagerly")
-
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        plain = [np.asarray(x) if isinstance(x, _Condition) else x for x in inputs]
-        return getattr(ufunc, method)(*plain, **kwargs)
 
 
 class Tracer:
@@ -90,6 +142,7 @@ class Tracer:
         self.argument_names: dict[int, Name] = {}
         self.tensor_arguments: set[int] = set()
         self.cleared: set[int] = set()  # tensors whose .grad a zero_grad() in the step set to None
+        self.inside = 0  # > 0 while a primitive, a rule, a helper or an optimiser runs (raw NumPy allowed)
         self.objects: dict[int, tuple[Any, str]] = {}  # optimisers, modules and tensors the effects name
         self.section = FORWARD
         self.higher_order = 0
@@ -108,18 +161,24 @@ class Tracer:
         self.vars[id(obj)] = var
         self.keep.append(obj)
 
-    def argument(self, index: int, value: Any) -> None:
-        """Positional argument `index` of the step: a Tensor or an array is an input of the program."""
+    def argument(self, index: int, value: Any) -> Any:
+        """Positional argument `index` of the step: a Tensor or an array is an input of the program. Returns
+        what the step is called with during the trace (an array as a traced view of itself)."""
         if isinstance(value, Tensor):
             var = self._new_var(value.value, f"arg{index}")
             self._bind(value, var)
         elif isinstance(value, (np.ndarray, np.generic)):
             var = self._new_var(value, f"arg{index}")
         else:
-            return
+            return value
         self.arguments.append((var, index))
         if isinstance(value, Tensor):
             self.tensor_arguments.add(index)
+        if type(value) is np.ndarray:  # the step sees a traced view: NumPy arithmetic on it stops the trace
+            traced = value.view(_Traced)
+            self._bind(traced, var)
+            return traced
+        return value
 
     def ref(self, a: Any) -> Any:
         """The program's name for operand a: a Var, a Const, or a literal."""
@@ -130,6 +189,13 @@ class Tracer:
             var = self.vars.get(id(a))
             if var is not None:
                 return var
+            same = self._same_as_program_array(a)
+            if same is not None:
+                self._bind(a, same)
+                return same
+            if self._derived(a):
+                raise refuse("an array made from traced values outside chainrule's operations (a reshape, an "
+                             "index, a copy of a tensor's .data)", "use chainrule's functions on the tensor itself")
             if self.higher_order and isinstance(a, np.ndarray) and a.size > 1:
                 raise refuse("a derivative rule read values outside chainrule's operations inside a higher-order "
                              "derivative", "compute this higher derivative eagerly")
@@ -142,6 +208,29 @@ class Tracer:
         if isinstance(a, _LITERALS):
             return a
         return Const(a)
+
+    def _same_as_program_array(self, a: Any) -> Var | None:
+        """The Var of the array that `a` is a whole, unchanged view of (np.asarray of a traced array), if any."""
+        base = getattr(a, "base", None)
+        while base is not None:
+            var = self.vars.get(id(base))
+            if var is not None:
+                same = (a.shape == base.shape and a.dtype == base.dtype and a.strides == base.strides
+                        and a.__array_interface__["data"][0] == base.__array_interface__["data"][0])
+                return var if same else None
+            base = getattr(base, "base", None)
+        return None
+
+    def _derived(self, a: Any) -> bool:
+        """Whether a is, or views, an array of the program without being one of its values."""
+        if isinstance(a, _Traced):
+            return True
+        base = getattr(a, "base", None)
+        while base is not None:
+            if isinstance(base, _Traced) or id(base) in self.vars:
+                return True
+            base = getattr(base, "base", None)
+        return False
 
     def _capture(self, t: Tensor) -> Var:
         """A tensor from before the step (a parameter, the data): read afresh from the tensor at every replay."""
@@ -211,27 +300,42 @@ class Tracer:
     def fill(self, original: Callable) -> Callable:
         def fill(t: Tensor, value: Any, requires_grad: bool, node: Any, version: Any) -> Tensor:
             result = original(t, value, requires_grad, node, version)
-            if node is None and id(value) in self.vars and id(t) not in self.vars:
-                self._bind(t, self.vars[id(value)])
+            if node is None and id(t) not in self.vars:
+                var = self.vars.get(id(value))
+                if var is None and isinstance(value, np.ndarray):
+                    var = self._same_as_program_array(value)  # np.asarray of an argument, say
+                if var is not None:
+                    self._bind(t, var)
+                    self._bind(value, var)
             return result
         return fill
 
     def helper(self, function: Callable, args: tuple, kwargs: dict) -> Any:
         """A marked array helper: computed once now (hooks off inside) and recorded as one statement."""
         hook, tensor_module.helper_hook = tensor_module.helper_hook, None
+        self.inside += 1
         try:
-            result = function(*args, **kwargs)
+            result = _plain(function(*args, **kwargs))
         finally:
             tensor_module.helper_hook = hook
-        self.emit(function, list(args), kwargs, result, function.__name__.lstrip("_"), function.__name__.strip("_"),
-                  owned=True)
-        return result
+            self.inside -= 1
+        var = self.emit(function, list(args), kwargs, result, function.__name__.lstrip("_"),
+                        function.__name__.strip("_"), owned=True)
+        if type(result) is not np.ndarray:
+            return result
+        traced = result.view(_Traced)  # NumPy arithmetic on it outside chainrule's operations stops the trace
+        self._bind(traced, var)
+        return traced
 
     def compare(self, name: str, original: Callable) -> Callable:
         ufunc = _COMPARISONS[name]
 
         def compare(t: Tensor, other: Any) -> Any:
-            result = original(t, other)
+            self.inside += 1
+            try:
+                result = _plain(original(t, other))
+            finally:
+                self.inside -= 1
             if not isinstance(result, (np.ndarray, np.bool_)):
                 return result
             result = np.asarray(result).view(_Condition)
@@ -244,9 +348,16 @@ class Tracer:
 
         def get(t: Tensor) -> Any:
             value = original.fget(t)
-            if id(value) not in tracer.vars and id(t) in tracer.vars:
-                tracer._bind(value, tracer.vars[id(t)])
-            return value
+            var = tracer.vars.get(id(t))
+            if var is None:
+                var = tracer.vars.get(id(value))
+            if var is None or type(value) is not np.ndarray:
+                return value
+            traced = value.view(_Traced)
+            if id(value) not in tracer.vars:
+                tracer._bind(value, var)
+            tracer._bind(traced, var)
+            return traced
         return property(get, original.fset, doc=original.__doc__)
 
     def refusal(self, what: str) -> Callable:
@@ -365,7 +476,11 @@ class Tracer:
         for i, (x, rule) in enumerate(zip(node.inputs, prim.vjps)):
             if rule is None or not isinstance(x, Tensor) or id(x) not in needed:
                 continue
-            share = rule(g, t.value, *node.saved, **params)
+            self.inside += 1
+            try:
+                share = rule(g, t.value, *node.saved, **params)
+            finally:
+                self.inside -= 1
             var = Var(f"d{prim.name}", np.shape(share), np.result_type(share))
             statement = Statement([var], rule, [g_ref, self.ref(t), *[self.ref(s) for s in node.saved]],
                                   {k: self.ref(v) for k, v in params.items()}, section=BACKWARD,
@@ -400,7 +515,11 @@ class Tracer:
         target = self.tensor_name(leaf)
         fresh = (leaf.grad is None and id(leaf) in self.cleared and type(g) is np.ndarray and g.base is None
                  and not copy)
-        runtime.deliver(leaf, g, copy)
+        self.inside += 1
+        try:
+            runtime.deliver(leaf, g, copy)
+        finally:
+            self.inside -= 1
         if fresh:  # zero_grad() ran earlier in this same program, so at every replay too: a new leaf
             self.effect(runtime.new_leaf, [target, g_ref], "new_leaf", note=_Later(self, "{0}.grad = ∂C/∂{0}", leaf))
             statement = self.program.statements[-1]
@@ -442,7 +561,11 @@ class Tracer:
                 continue
             dx = tangents[a]
             raw = [x.value if isinstance(x, Tensor) else x for x in args]
-            part = rule(dx, t.value, *raw, *extra, **params)
+            self.inside += 1
+            try:
+                part = rule(dx, t.value, *raw, *extra, **params)
+            finally:
+                self.inside -= 1
             part_ref = self.emit(rule, [dx, t, *args, *extra], params, part, f"{prim.name}_jvp{i}", "tangent")
             if total is None:
                 total, _total_ref = part, part_ref
@@ -461,7 +584,11 @@ class Tracer:
         tracer = self
 
         def zero_grad(owner: Any) -> None:
-            original(owner)
+            tracer.inside += 1
+            try:
+                original(owner)
+            finally:
+                tracer.inside -= 1
             params = owner.params if isinstance(owner, Optimizer) else list(owner.parameters())
             tracer.cleared.update(id(p) for p in params)
             tracer.effect(original, [tracer.name_object(owner, owner_kind)], ".zero_grad", note="every .grad ← None")
@@ -472,11 +599,13 @@ class Tracer:
 
         def step(opt: Optimizer) -> None:
             previous, tracer.section = tracer.section, UPDATE
+            tracer.inside += 1
             try:
                 tracer._record_step(opt)
+                original(opt)
             finally:
                 tracer.section = previous
-            original(opt)
+                tracer.inside -= 1
         return step
 
     def _record_step(self, opt: Optimizer) -> None:
@@ -570,8 +699,22 @@ def installed(tracer: Tracer) -> Iterator[None]:
         patches.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
         setattr(owner, name, value)
 
+    global _active
     random_state = np.random.get_state()[1].copy()
+
+    def inside(original: Callable) -> Callable:
+        def call(*args: Any, **params: Any) -> Any:
+            tracer.inside += 1
+            try:
+                return original(*args, **params)
+            finally:
+                tracer.inside -= 1
+        return call
+    _active = tracer
     try:
+        for name in ("__call__", "_apply", "_apply_one", "_apply_two"):  # every way into a primitive's forward
+            if name in Primitive.__dict__:
+                patch(Primitive, name, inside(Primitive.__dict__[name]))
         patch(tensor_module, "_record", tracer.record(tensor_module._record))
         patch(tensor_module, "_fill", tracer.fill(tensor_module._fill))
         patch(tensor_module, "_push_tangents", tracer.push_tangents)
@@ -596,6 +739,7 @@ def installed(tracer: Tracer) -> Iterator[None]:
                 patch(cls, "step", tracer.step(cls.__dict__["step"]))
         yield
     finally:
+        _active = None
         for owner, name, value in reversed(patches):
             setattr(owner, name, value)
     if not np.array_equal(np.random.get_state()[1], random_state):

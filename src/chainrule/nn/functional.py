@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff import Tensor, clip, log, softmax_cross_entropy, softplus
+from ..autodiff import Tensor, clip, log, softmax_cross_entropy, softplus, tensor
 from ..autodiff.tensor import array_helper
 from .module import Module
 
@@ -82,7 +82,7 @@ def mse(y: Any, t: Any, reduction: str = "mean") -> Any:
 
 def binary_cross_entropy(y: Any, t: Any, reduction: str = "mean") -> Any:
     """C = −[t log y + (1 − t) log(1 − y)] for probabilities y in (0, 1) (clipped by machine epsilon)."""
-    t = _targets_like("binary_cross_entropy", y, t)
+    t = tensor(_targets_like("binary_cross_entropy", y, t))  # a Tensor, so that 1 − t is an engine operation
     eps = float(np.finfo(t.dtype).eps)
     y = clip(y, eps, 1.0 - eps)
     return _reduce("binary_cross_entropy", -(t * log(y) + (1.0 - t) * log(1.0 - y)), reduction)
