@@ -492,12 +492,13 @@ def _name_everything(tracer: Tracer, parameters: list[str]) -> tuple[dict, list[
         if isinstance(var, Var) and not var.name and var.shape == ():
             var.name = claim("C")
     counters: dict[str, int] = {}
+    by_id = {id(v): v for v in _all_vars(tracer)}
     for s in program.statements:
         for var in s.outs:
             if not var.name:
                 key = tracer.notation.get(id(var))
                 if key is not None:
-                    var.name = claim(_share_name(tracer, key))
+                    var.name = claim(_share_name(by_id, key))
                     continue
                 counters[var.hint] = counters.get(var.hint, 0) + 1
                 var.name = claim(f"{var.hint}{counters[var.hint]}")
@@ -552,10 +553,9 @@ def _notation(tracer: Tracer, claim: Callable[[str], str]) -> None:
             s.outs[0].name = claim(f"a{by_z[id(s.args[0])]}")
 
 
-def _share_name(tracer: Tracer, key: str) -> str:
+def _share_name(by_id: dict[int, Var], key: str) -> str:
     """dW1, db1, delta1, da1 or d_<name>: the name of ∂C/∂(the value with program id `key`)."""
-    target_id = int(key.split(":", 1)[1])
-    target = next((v for v in _all_vars(tracer) if id(v) == target_id), None)
+    target = by_id.get(int(key.split(":", 1)[1]))
     name = target.name if target is not None and target.name else "x"
     match = re.fullmatch(r"([a-zA-Z]+)(\d+)", name)
     if match and match.group(1) == "z":

@@ -118,35 +118,48 @@ def allocates(expression: str) -> bool:
 def written_out(function: Callable, args: list[str], kwargs: dict[str, str],
                 namespace: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """(expression, the names it needs) for function(*args, **kwargs) written out, or None if it cannot be."""
-    found = _lambda_of(function)
+    found = _template(function)
     if found is None:
         return None
-    node = found
-    code = function.__code__
-    parameters = [a.arg for a in node.args.args]
-    if node.args.vararg or node.args.kwarg or node.args.kwonlyargs or len(args) > len(parameters):
+    template, parameters, needed = found
+    if len(args) > len(parameters) or set(kwargs) - set(parameters):
         return None
-    defaults = dict(zip(parameters[len(parameters) - len(node.args.defaults):], function.__defaults__ or ()))
-    values: dict[str, ast.expr] = {}
-    for name, text in zip(parameters, args):
-        values[name] = ast.parse(text, mode="eval").body
+    defaults = dict(zip(parameters[len(parameters) - len(function.__defaults__ or ()):], function.__defaults__ or ()))
+    texts = dict(zip(parameters, args))
     for name in parameters[len(args):]:
         if name in kwargs:
-            values[name] = ast.parse(kwargs[name], mode="eval").body
+            texts[name] = kwargs[name]
         elif name in defaults and isinstance(defaults[name], _LITERAL_TYPES):
-            values[name] = ast.Constant(defaults[name])
+            texts[name] = repr(defaults[name])
         else:
             return None
-    if set(kwargs) - set(parameters):
+    if any(namespace.get(name, value) is not value for name, value in needed.items()):
+        return None  # a name the expression needs means something else in this program
+    for i, name in enumerate(parameters):
+        template = template.replace(f"__p{i}__", _grouped(texts[name]))
+    return template, needed
+
+
+def _grouped(text: str) -> str:
+    """An operand's text as it may stand inside any expression (a negative number or a tuple in parentheses)."""
+    return text if text.isidentifier() or text.replace(".", "", 1).isdigit() else f"({text})"
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(function: Callable) -> tuple[str, tuple[str, ...], dict[str, Any]] | None:
+    """The lambda's expression with its parameters as placeholders __p0__, __p1__, ..., the parameters, and the
+    free names it needs (a primitive's call as its forward); None when it cannot be written out."""
+    node = _lambda_of(function)
+    if node is None or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
         return None
+    parameters = tuple(a.arg for a in node.args.args)
+    placeholders = {name: ast.Name(f"__p{i}__", ast.Load()) for i, name in enumerate(parameters)}
     needed: dict[str, Any] = {}
-    rewriter = _Rewriter(values, function.__globals__, namespace, needed)
     try:
-        body = rewriter.visit(_copy(node.body))
+        body = _Rewriter(placeholders, function.__globals__, {}, needed).visit(_copy(node.body))
     except _CannotInline:
         return None
-    del code
-    return ast.unparse(body), needed
+    return ast.unparse(body), parameters, needed
 
 
 class _CannotInline(Exception):
