@@ -101,10 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             failed.append(f"{threads} thread(s): worker wrote no results")
     sweep = _measure_sweep(results_dir / f"{preset}-sweep.json", WORKER_TIMEOUT_S[preset], failed)
+    profile = None
+    if args.libs is None or "chainrule-compiled" in args.libs:
+        profile = _profile_compiled(results_dir / f"{preset}-compiled-profile.md", args.quick, failed)
     machine["finished"] = _now()
     machine["load_end"] = "/".join(f"{x:.2f}" for x in os.getloadavg())
     run_path.write_text(json.dumps({"machine": machine, "command": command, "wall_s": time.monotonic() - started,
-                                    "records": paths, "failed": failed, "sweep": sweep}, indent=1))
+                                    "records": paths, "failed": failed, "sweep": sweep, "profile": profile},
+                                   indent=1))
     return _render_saved(run_path, out)
 
 
@@ -123,6 +127,23 @@ def _measure_sweep(json_path: Path, timeout: int, failed: list[str]) -> dict | N
     return json.loads(json_path.read_text())
 
 
+def _profile_compiled(path: Path, quick: bool, failed: list[str]) -> str | None:
+    """Where the compiled steps' time goes (benchmarks.compiled_profile), on one thread; the report's file name."""
+    cmd = [sys.executable, "-m", "benchmarks.compiled_profile", "--workloads", "C" if quick else "C,D-i,D-ii"]
+    print(f"== compiled profile: {' '.join(cmd[1:])}", flush=True)
+    try:
+        done = subprocess.run(cmd, env=thread_env(1), cwd=ROOT, timeout=600, check=False, capture_output=True,
+                              text=True)
+    except subprocess.TimeoutExpired:
+        failed.append("compiled profile: ran past 600 s")
+        return None
+    if done.returncode != 0:
+        failed.append(f"compiled profile: exit {done.returncode}: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    path.write_text(done.stdout)
+    return path.name
+
+
 def _render_saved(run_path: Path, out: Path) -> int:
     """Write the report from a run's saved JSON files, print the target table; 1 when something failed."""
     if not run_path.exists():
@@ -138,6 +159,8 @@ def _render_saved(run_path: Path, out: Path) -> int:
     if run.get("sweep"):
         from .sweep_grid import line
         text += f"\n## The learner's experiment (issue 13)\n\n- {line(run['sweep'])}\n"
+    if run.get("profile") and (run_path.parent / run["profile"]).exists():
+        text += "\n" + (run_path.parent / run["profile"]).read_text()
     if run["failed"]:
         text += "\n## Failures\n\n" + "\n".join(f"- {f}" for f in run["failed"]) + "\n"
     out.write_text(text)

@@ -65,10 +65,9 @@ class CompiledFunction:
         return self._latest.source
 
     def profile(self, *args: Any, repeat: int = 50, **kwargs: Any) -> list[tuple[float, str]]:
-        """(seconds per call, source line) for every statement of this signature's program, slowest first.
-
-        Replays the program `repeat` times with a timer around each statement (so the parameters move on
-        as they would over `repeat` calls)."""
+        """(seconds, source line) for every statement of this signature's program, slowest first: the least
+        time each statement took over `repeat` replays with a timer around each statement (so the parameters
+        move on as they would over `repeat` calls; the minimum leaves out the other programs' interruptions)."""
         self(*args, **kwargs)
         entry = self._cache[_signature(args, kwargs)]
         timed = entry.timed()
@@ -76,7 +75,7 @@ class CompiledFunction:
         for _ in range(repeat):
             timed(totals, *_replay_arguments(args, kwargs))
         lines = entry.statement_lines
-        return sorted(((totals.get(i, 0.0) / repeat, line) for i, line in enumerate(lines)), reverse=True)
+        return sorted(((totals.get(i, 0.0), line) for i, line in enumerate(lines)), reverse=True)
 
     def __repr__(self) -> str:
         return f"<chainrule.compile of {getattr(self.fn, '__qualname__', self.fn)!r}: {len(self._cache)} signature(s)>"
@@ -280,7 +279,9 @@ class _Entry:
             if stripped in statement_lines and line.startswith("    "):
                 out.append("    _t = _clock()")
                 out.append(line)
-                out.append(f"    _totals[{index}] = _totals.get({index}, 0.0) + _clock() - _t")
+                out.append("    _t = _clock() - _t")
+                out.append(f"    if _t < _totals.get({index}, 1.0):")
+                out.append(f"        _totals[{index}] = _t")
                 index += 1
             else:
                 out.append(line)
