@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule.cli import main
 from chainrule.explain import FORMATS, explain, load_problem, problem_from_spec, random_problem, render
@@ -152,3 +154,31 @@ def test_a_finite_difference_that_cannot_check_a_gradient_is_said_and_is_not_a_f
     e = explain(p.model, p.x, p.t, p.loss, p.lr)
     assert any(words in note for note in e.checks.kinks)
     np.testing.assert_allclose(e.derivation.dW[1], e.checks.engine_dW[1], rtol=1e-8, atol=1e-10)
+
+
+@st.composite
+def awkward_specs(draw):
+    """Small networks with weights that saturate, sit at kinks (0) or are ordinary, for every activation and cost."""
+    from chainrule.nn.activations import ACTIVATIONS
+    sizes = draw(st.lists(st.integers(1, 3), min_size=2, max_size=4))
+    loss = draw(st.sampled_from(["half_sum", "mse", "bce", "ce"]))
+    if loss == "ce":
+        sizes[-1] = max(sizes[-1], 2)
+    number = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 30.0, -30.0]), st.floats(-3, 3))
+    W = [[[draw(number) for _ in range(sizes[l])] for _ in range(sizes[l + 1])] for l in range(len(sizes) - 1)]
+    b = [[draw(number) for _ in range(sizes[l + 1])] for l in range(len(sizes) - 1)]
+    t = (draw(st.integers(0, sizes[-1] - 1)) if loss == "ce"
+         else [draw(st.sampled_from([0.0, 0.5, 1.0])) for _ in range(sizes[-1])])
+    return {"sizes": sizes, "activation": draw(st.sampled_from(list(ACTIVATIONS))),
+            "output_activation": "sigmoid" if loss == "bce" else draw(st.sampled_from(list(ACTIVATIONS))),
+            "W": W, "b": b, "x": [draw(number) for _ in range(sizes[0])], "t": t, "loss": loss,
+            "lr": draw(st.sampled_from([0.1, 0.5, 10.0]))}
+
+
+@settings(max_examples=60, deadline=None)
+@given(awkward_specs())
+def test_no_correct_gradient_is_ever_reported_as_a_failed_check(spec):
+    p = problem_from_spec(spec)
+    e = explain(p.model, p.x, p.t, p.loss, p.lr)  # raises GradientMismatchError on a failed check
+    for format_ in ("terminal", "html"):
+        render(e, format_)

@@ -49,7 +49,8 @@ def _numeric_gradient(tensor: Any, cost_now: Callable[[], float], eps: float) ->
 
 
 def _compare_gradients(kind: str, l: int, ours: np.ndarray, engine: np.ndarray, numeric: np.ndarray,
-                       slopes: Callable[[tuple, float], tuple[float, float]]) -> list[tuple[tuple, str]]:
+                       slopes: Callable[[tuple, float], tuple[float, float]],
+                       unreliable: str = "") -> list[tuple[tuple, str]]:
     """Raise GradientMismatchError at the first entry of ∂C/∂W^l (kind "w") or ∂C/∂b^l ("b") where
     back-propagation disagrees with the engine or with central differences; return a note for each entry
     where the central difference straddles a kink (see _at_a_kink) instead of failing there."""
@@ -63,7 +64,7 @@ def _compare_gradients(kind: str, l: int, ours: np.ndarray, engine: np.ndarray, 
                 f"{float(engine[index])!r}")
         if _close(value, numeric[index], NUMERIC_TOLERANCE):
             continue
-        note = _reconcile(name, value, slopes, index)
+        note = _reconcile(name, value, slopes, index, unreliable)
         if note is None:
             raise GradientMismatchError(
                 f"∂C/∂{name}: back-propagation gives {value!r} but central finite differences give "
@@ -75,8 +76,20 @@ def _compare_gradients(kind: str, l: int, ours: np.ndarray, engine: np.ndarray, 
 DIFFERENCE_STEPS = (1e-4, 1e-5, 1e-7)  # tried when ε = 1e-6 disagrees: rounding or curvature may spoil one step
 
 
+def _unreliable_differences(cost: Cost, derivation: Derivation) -> str:
+    """Why finite differences of the computed C cannot check gradients here ("" if they can): under bce, an
+    output within 1e-8 of 0 or 1 is stored so coarsely (1 − a moves in steps of 1.1e-16) that ln(1 − a) of a
+    slightly moved weight changes in jumps, not smoothly, though its true derivative is finite."""
+    a = derivation.a[len(derivation.a) - 1]
+    if cost.name == "bce" and np.any(np.minimum(a, 1 - a) < 1e-8):
+        return ("an output is within 1e-8 of 0 or 1, where binary cross-entropy of the stored output changes in "
+                "jumps of float64 rounding, so no finite difference can follow it (the engine's gradient, "
+                "compared above, is the derivative)")
+    return ""
+
+
 def _reconcile(name: str, value: float, slopes: Callable[[tuple, float], tuple[float, float]],
-               index: tuple) -> str | None:
+               index: tuple, unreliable: str = "") -> str | None:
     """Why a central difference at ε = 1e-6 that disagrees is not a wrong gradient — it agrees at another step,
     C has a kink there, or no step settles (C is badly conditioned there, e.g. an output within 1e-13 of 1) —
     as a note; None when the differences settle on another value, which is a real mismatch."""
@@ -92,6 +105,8 @@ def _reconcile(name: str, value: float, slopes: Callable[[tuple, float], tuple[f
     kink = _at_a_kink(name, value, slopes, index)
     if kink is not None:
         return kink
+    if unreliable:
+        return f"∂C/∂{name} = {value:.8g} is not compared: {unreliable}"
     low, high = min(centrals.values()), max(centrals.values())
     if high - low > 1e-3 * max(abs(low), abs(high)) + NUMERIC_TOLERANCE[0]:
         return (f"∂C/∂{name} = {value:.8g} is not compared: central differences do not settle here ({low:.3g} to "
@@ -350,7 +365,7 @@ def _parameter_name(kind: str, l: int, index: tuple) -> str:
 
 
 def _compare_all(params: list, derivation: Derivation, engine: tuple[list, list], numeric: tuple[list, list],
-                 cost_now: Callable[[], float]) -> tuple[list[str], float, float]:
+                 cost_now: Callable[[], float], unreliable: str = "") -> tuple[list[str], float, float]:
     """Every gradient against the engine and central differences (raises at the first that disagrees): the kink
     notes, the largest difference from the engine and the largest from the differences (kinks left out)."""
     kinks, max_engine, max_numeric = [], 0.0, 0.0
@@ -358,7 +373,7 @@ def _compare_all(params: list, derivation: Derivation, engine: tuple[list, list]
         for i, (kind, tensor_, ours) in enumerate((("w", w, derivation.dW[l]), ("b", bias, derivation.db[l]))):
             by_engine, by_differences = engine[i][l], numeric[i][l]
             at_kinks = _compare_gradients(kind, l, ours, by_engine, by_differences,
-                                          partial(_one_sided_slopes, tensor_, cost_now))
+                                          partial(_one_sided_slopes, tensor_, cost_now), unreliable)
             kinks += [note for _, note in at_kinks]
             compared = np.ones(ours.shape, dtype=bool)
             for index, _ in at_kinks:
@@ -393,7 +408,8 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
         numeric_dW = [None] + [_numeric_gradient(w, cost_now, eps) for w, _ in params]
         numeric_db = [None] + [_numeric_gradient(bias, cost_now, eps) for _, bias in params]
         kinks, max_engine, max_numeric = _compare_all(params, derivation, (engine_dW, engine_db),
-                                                      (numeric_dW, numeric_db), cost_now)
+                                                      (numeric_dW, numeric_db), cost_now,
+                                                      _unreliable_differences(cost, derivation))
         for l, (w, bias) in enumerate(params, start=1):
             _write(w, ..., derivation.W_new[l])
             _write(bias, ..., derivation.b_new[l])
