@@ -321,3 +321,34 @@ def test_numpy_arithmetic_on_an_argument_inside_the_step_is_refused_naming_the_l
          namespace)
     with pytest.raises(TraceError, match=r"multiply on a traced array at user_numpy.py:2 in step"):
         cr.compile(namespace["step"])(np.array([1.0, 3.0]))
+
+
+def test_other_threads_run_eagerly_while_a_step_is_traced():
+    """A web server trains other sessions in other threads: tracing one step must not touch them."""
+    import threading
+
+    started, finished = threading.Event(), threading.Event()
+    seen: dict = {}
+
+    def other_session():
+        started.wait(5)
+        x = cr.tensor([1.0, 2.0], requires_grad=True)
+        loss = (x * x).sum()
+        loss.backward()
+        seen["value"], seen["grad"] = loss.item(), x.grad.data.tolist()
+        print("eager printing is fine in another thread", file=open("/dev/null", "w"))
+        finished.set()
+
+    w = cr.tensor([3.0], requires_grad=True)
+
+    def step():
+        started.set()
+        finished.wait(5)  # the other thread runs its whole eager step while this one is traced
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+    worker = threading.Thread(target=other_session)
+    worker.start()
+    assert cr.compile(step)().item() == 9.0
+    worker.join(5)
+    assert seen == {"value": 5.0, "grad": [2.0, 4.0]}

@@ -138,7 +138,7 @@ def _cast(x: np.ndarray, dtype: Any) -> np.ndarray:
 
 astype_p = Primitive("astype", _cast,
     vjp=(lambda g, y, x, dtype: astype_p(g, value_of(x).dtype),),
-    jvp=LINEAR)
+    jvp=(lambda dx, y, x, dtype: astype_p(dx, dtype),))  # linear, but its dtype is an operand, not a parameter
 
 
 # ---------------------------------------------------------------------------------------------- elementwise

@@ -24,7 +24,7 @@ from ..autodiff import rules
 from ..autodiff.tensor import RECORDING, Tensor, mode
 from .inline import allocates, in_place, written_form, written_out
 from .program import BACKWARD, INFIX, PREFIX, Const, Program, Var, _text
-from .tracer import TraceError, Tracer, installed, user_line
+from .tracer import TraceError, Tracer, _plain, installed, user_line
 
 _ACTIVATIONS = {"sigmoid", "tanh", "relu", "leaky_relu", "softplus", "arctan", "softmax", "exp", "sin"}
 _files = itertools.count(1)
@@ -89,6 +89,8 @@ class CompiledFunction:
         with installed(tracer):
             result = self.fn(*traced_args, **traced_kwargs)
         template, outputs = _outputs(tracer, result)
+        result = _rebuild(template, [_plain(value) if kind != "constant" else value for kind, value in
+                                     zip([k for k, _ in outputs], _leaves(result))])
         entry = _Entry(self.fn, tracer, template, outputs, numbers, _parameter_names(self.fn, args, kwargs))
         self.traces += 1
         self._cache[key] = entry
@@ -176,6 +178,15 @@ def _outputs(tracer: Tracer, result: Any) -> tuple[Any, list[tuple[str, Any]]]:
             outputs.append(("constant", x))
         return _Slot(len(outputs) - 1)
     return walk(result), outputs
+
+
+def _leaves(result: Any) -> list:
+    """The values of a result's structure, in the order _outputs numbers them."""
+    if isinstance(result, (tuple, list)):
+        return [leaf for v in result for leaf in _leaves(v)]
+    if isinstance(result, dict):
+        return [leaf for v in result.values() for leaf in _leaves(v)]
+    return [result]
 
 
 class _Slot:

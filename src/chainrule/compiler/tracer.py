@@ -16,6 +16,7 @@ import importlib
 import operator
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -58,8 +59,11 @@ def user_line() -> str:
 
 
 def _from_user_code() -> bool:
-    frame = sys._getframe(2)
-    return not frame.f_code.co_filename.startswith(_PACKAGE)
+    """Whether the caller of the hooked function (skipping this module's wrappers) is outside chainrule."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return frame is not None and not frame.f_code.co_filename.startswith(_PACKAGE)
 
 
 def refuse(what: str, advice: str) -> TraceError:
@@ -90,6 +94,23 @@ class _Traced(np.ndarray):
 
 _ABOUT_AN_ARRAY = {"shape", "ndim", "size", "result_type", "may_share_memory", "shares_memory", "iscomplexobj",
                    "isrealobj", "min_scalar_type", "can_cast"}
+
+
+def _refusing(name: str) -> Any:
+    method = getattr(np.ndarray, name)
+
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_inside(f"{name.strip('_')}()" if name.startswith("__") else f".{name}()")
+        return method(self.view(np.ndarray), *args, **kwargs)
+    guarded.__name__ = name
+    return guarded
+
+
+# Reading values out of a traced array (an element, a copy, a Python number) outside chainrule's operations
+# would hide them from the trace just as arithmetic would.
+for _name in ("__getitem__", "__setitem__", "__iter__", "__float__", "__int__", "__index__", "__bool__", "copy",
+              "astype", "item", "tolist", "tobytes"):
+    setattr(_Traced, _name, _refusing(_name))
 
 
 def _plain(x: Any) -> Any:
@@ -142,6 +163,8 @@ class Tracer:
         self.argument_names: dict[int, Name] = {}
         self.tensor_arguments: set[int] = set()
         self.cleared: set[int] = set()  # tensors whose .grad a zero_grad() in the step set to None
+        self.constants: dict[int, Const] = {}  # arrays the program reads as they are, by identity
+        self.pending_tangents: list[tuple] = []  # forward-mode steps waiting for their forward statement
         self.inside = 0  # > 0 while a primitive, a rule, a helper or an optimiser runs (raw NumPy allowed)
         self.objects: dict[int, tuple[Any, str]] = {}  # optimisers, modules and tensors the effects name
         self.section = FORWARD
@@ -196,10 +219,15 @@ class Tracer:
             if self._derived(a):
                 raise refuse("an array made from traced values outside chainrule's operations (a reshape, an "
                              "index, a copy of a tensor's .data)", "use chainrule's functions on the tensor itself")
-            if self.higher_order and isinstance(a, np.ndarray) and a.size > 1:
+            known = self.constants.get(id(a))
+            if known is not None:
+                return known
+            if self.higher_order and isinstance(a, np.ndarray) and a.size > 1:  # made by a rule, from values
                 raise refuse("a derivative rule read values outside chainrule's operations inside a higher-order "
                              "derivative", "compute this higher derivative eagerly")
-            return Const(a)
+            const = self.constants[id(a)] = Const(a)
+            self.keep.append(a)
+            return const
         if isinstance(a, tuple):
             parts = tuple(self.ref(x) for x in a)
             return parts if any(isinstance(x, (Var, Const)) for x in parts) else a
@@ -285,6 +313,8 @@ class Tracer:
             self._bind(out, y)
             self._bind(t, y)
             self.program.add(statement)
+            while self.pending_tangents:
+                self._push_tangents(*self.pending_tangents.pop(0))
             return t
         return record
 
@@ -545,7 +575,14 @@ class Tracer:
 
     # ------------------------------------------------------------------ forward mode
     def push_tangents(self, prim: Any, t: Tensor, args: tuple, params: dict) -> None:
-        """One forward-mode step on plain arrays, recorded rule by rule (a single, unnested sweep)."""
+        """One forward-mode step on plain arrays, recorded rule by rule (a single, unnested sweep); run once the
+        record hook has written the forward statement it depends on."""
+        if id(t) not in self.vars:
+            self.pending_tangents.append((prim, t, args, params))
+            return
+        self._push_tangents(prim, t, args, params)
+
+    def _push_tangents(self, prim: Any, t: Tensor, args: tuple, params: dict) -> None:
         levels = mode._levels
         if len(levels) != 1 or mode.grad_enabled and t.requires_grad:
             raise refuse("nested forward- and reverse-mode sweeps inside a compiled function",
@@ -577,6 +614,10 @@ class Tracer:
             fitted = runtime.fit(total, t.shape, t.dtype)
             if fitted is not total:
                 self.emit(runtime.fit, [total, t.shape, t.dtype], {}, fitted, "fit", "tangent")
+            if not isinstance(fitted, np.ndarray):  # one value: jvp hands it back through np.asarray, as an array
+                array = np.asarray(fitted)
+                self.emit(np.asarray, [fitted], {}, array, "np.asarray", "tangent")
+                fitted = array
             tangents[t] = fitted
 
     # ------------------------------------------------------------------ optimisers and modules
@@ -694,12 +735,16 @@ def _is_numeric(value: Any) -> bool:
 def installed(tracer: Tracer) -> Iterator[None]:
     """The tracer's hooks in the engine's seams for the length of one trace; everything restored after."""
     patches: list[tuple[Any, str, Any]] = []
+    thread = threading.get_ident()
 
     def patch(owner: Any, name: str, value: Any) -> None:
-        patches.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
-        setattr(owner, name, value)
+        """Put value in owner.name for this thread; every other thread keeps getting the original."""
+        original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+        patches.append((owner, name, original))
+        setattr(owner, name, _this_thread_only(value, original, thread))
 
     global _active
+    _TRACING.acquire()  # one trace at a time: the seams are module and class attributes
     random_state = np.random.get_state()[1].copy()
 
     def inside(original: Callable) -> Callable:
@@ -742,9 +787,32 @@ def installed(tracer: Tracer) -> Iterator[None]:
         _active = None
         for owner, name, value in reversed(patches):
             setattr(owner, name, value)
+        _TRACING.release()
     if not np.array_equal(np.random.get_state()[1], random_state):
         raise TraceError("compile: the step drew random numbers from NumPy's global generator; a replay would "
                          "repeat the same numbers. Draw them outside the step and pass them in as an argument")
+
+
+_TRACING = threading.Lock()
+
+
+def _this_thread_only(hooked: Any, original: Any, thread: int) -> Any:
+    """`hooked` for the tracing thread and `original` for every other (a web server's other sessions keep
+    running eagerly while one session's step is traced)."""
+    if isinstance(hooked, property):
+        def get(t: Any) -> Any:
+            return (hooked if threading.get_ident() == thread else original).fget(t)
+        return property(get, original.fset, doc=original.__doc__)
+    if original is None:  # tensor.helper_hook: no hook means "just call the function"
+        def helper(function: Callable, args: tuple, kwargs: dict) -> Any:
+            if threading.get_ident() == thread:
+                return hooked(function, args, kwargs)
+            return function(*args, **kwargs)
+        return helper
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return (hooked if threading.get_ident() == thread else original)(*args, **kwargs)
+    return call
 
 
 def _subclasses(cls: type) -> list[type]:
@@ -757,7 +825,11 @@ def _subclasses(cls: type) -> list[type]:
 
 def _recorded_zeros(tracer: Tracer, original: Callable) -> Callable:
     def zeros_for(grads: list, inputs: list, nested: bool) -> list:
-        results = original(grads, inputs, nested)
+        tracer.inside += 1
+        try:
+            results = original(grads, inputs, nested)
+        finally:
+            tracer.inside -= 1
         for g, x, result in zip(grads, inputs, results):
             if g is None and isinstance(result, np.ndarray):
                 tracer.emit(np.zeros_like, [x.value], {}, result, "np.zeros_like", "zeros", owned=True)
@@ -767,7 +839,11 @@ def _recorded_zeros(tracer: Tracer, original: Callable) -> Callable:
 
 def _recorded_stack(tracer: Tracer, original: Callable) -> Callable:
     def stack(pieces: list, shape: tuple) -> Any:
-        result = original(pieces, shape)
+        tracer.inside += 1
+        try:
+            result = original(pieces, shape)
+        finally:
+            tracer.inside -= 1
         if isinstance(result, np.ndarray):
             tracer.emit(runtime.stacked, [tuple(shape), *pieces], {}, result, "stacked", "stacked", owned=True)
         return result
