@@ -373,23 +373,38 @@ class Playground:
     def _one_epoch(self) -> bool:
         """One pass over the training set in shuffled mini-batches; False if a cost or a weight stopped being finite.
 
-        The steps run on the eager engine: the server trains several sessions at once in worker threads, and
-        chainrule.compile's tracer patches Tensor for the whole process while it traces, so a compiled step
-        traced in one thread refuses another thread's eager item() and print() (500s under the load test)."""
-        c, loss = self.config, get_loss(self.config.loss)
+        Each batch's step runs as a chainrule.compile program (traced again whenever the network, the optimiser
+        or the settings change); a non-finite cost ends the epoch, which train() then takes back whole."""
+        c = self.config
         X, y = self.inputs_train, targets(c, self.split.y_train)
+        step = self._compiled_step()
         for X_batch, t_batch in data.batches(X, y, c.batch_size, shuffle=True, seed=self.batch_rng):
-            self.optimizer.zero_grad()
-            cost = loss(self.model(X_batch), t_batch)
-            extra = penalty(self.model, c.regularization, c.regularization_rate)
-            if extra is not None:
-                cost = cost + extra
+            cost = step(X_batch, t_batch)
             if not math.isfinite(cost.item()):
                 return False
-            cost.backward()
-            self.optimizer.step()
             self.updates += 1
         return all(np.all(np.isfinite(p.data)) for p in self.model.parameters())
+
+    def _batch_step(self, X_batch: Any, t_batch: Any) -> Any:
+        """zero_grad, C = cost + penalty, backward, the optimiser's step; returns C."""
+        c = self.config
+        self.optimizer.zero_grad()
+        cost = get_loss(c.loss)(self.model(X_batch), t_batch)
+        extra = penalty(self.model, c.regularization, c.regularization_rate)
+        if extra is not None:
+            cost = cost + extra
+        cost.backward()
+        self.optimizer.step()
+        return cost
+
+    def _compiled_step(self) -> Any:
+        """The compiled _batch_step for this network, optimiser and settings (a new one when any changed)."""
+        from chainrule.compiler import compile as compile_step
+
+        key = (id(self.model), id(self.optimizer), repr(self.config))
+        if getattr(self, "_compiled_key", None) != key:
+            self._compiled_key, self._compiled = key, compile_step(self._batch_step, max_signatures=2)
+        return self._compiled
 
     def diagnose(self) -> dict[str, Any]:
         """The project's verdict on the training so far (`chainrule.diagnose`, as `chainrule train` gives it)."""
@@ -516,6 +531,7 @@ class Playground:
             "edited": self.edited,
             "limits": {"max_epochs_per_request": self.max_epochs_per_request()},
             "notice": self.notice,
+            "compiled_training": True,  # Train runs chainrule.compile programs; the step-through stays eager
         }
         if include_data:
             s = self.split
