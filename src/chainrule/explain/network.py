@@ -881,6 +881,8 @@ def random_problem(sizes: list, seed: int = 0, activation: str = "sigmoid", outp
     U(0, 1) targets (the output activation defaults to identity for ce and sigmoid otherwise)."""
     from chainrule.nn import MLP
     sizes = check_sizes(list(sizes))  # before the network is built
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"explain: the seed must be a whole number ≥ 0, got {seed!r}")
     if output_activation is None:
         output_activation = "identity" if loss == "ce" else "sigmoid"
     rng = np.random.default_rng(seed)
