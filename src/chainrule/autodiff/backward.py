@@ -8,6 +8,7 @@ sweep, never in slots on the tensors.
 from __future__ import annotations
 
 import operator
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -86,26 +87,27 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
            targets: list[Tensor] | None = None) -> dict[Tensor, Any]:
     """∂root/∂t (weighted by seed) for every end t of the sweep: the leaves, or the targets when given.
 
-    The reference algorithm, and the code that runs: every consumer of a tensor comes before it in the
-    order, so its ḡ is complete when it is pulled.
+    The reference algorithm, and the code that runs. A consumer is always created after its inputs, so once
+    the newest tensor still waiting for its ḡ is taken, every consumer of it is done: its ḡ is complete.
     """
-    order, needed = _backward_order(root, targets)           # 1. computed tensors, each before its inputs
+    ends = set(targets) if targets is not None else set()
+    needed = _on_paths_to(root, ends) if targets is not None else None   # with targets: prune other branches
     grads: dict[Tensor, Any] = {root: seed}                  # ḡ of each tensor reached so far
+    waiting: list = []                                       # computed tensors with a share, newest first
+    _wait(root, waiting, ends)
     anomaly = mode._anomaly
-    order.reverse()  # taken from the end, so the list lets go of each tensor once it is done
     outside = mode.state  # the rules record a graph only under create_graph, whatever no_grad says outside
     mode.state = outside | RECORDING if create_graph else outside & ~RECORDING
     try:
-        while order:
-            t = order.pop()
-            g = grads.pop(t, None)                           # 2. pull ḡ = ∂root/∂t, complete by now
-            if g is None:
-                continue                                     # reached only through non-differentiable inputs
+        while waiting:
+            t = heappop(waiting)[1]                          # 1. the newest tensor waiting for its ḡ
+            g = grads.pop(t)                                 # 2. ḡ = ∂root/∂t, complete by now
             if t.keep_grad and targets is None:
                 _deliver(t, _own(g), create_graph)           # retain_grad(): a non-leaf keeps its ḡ too
-            _add_input_shares(t, g, grads, needed, create_graph)   # 3. vjp per input; shares add up
+            for x in _add_input_shares(t, g, grads, needed, create_graph):   # 3. vjp per input, shares add up
+                _wait(x, waiting, ends)                      #    an input reached for the first time waits
             if anomaly:
-                _check_shares(t.node, grads)                 #    under detect_anomaly, each one finite
+                _check_shares(t.node, grads)                 #    under detect_anomaly, each share finite
             if not retain_graph:
                 t.node.release()                             # 4. free the saved values as the sweep passes
     finally:
@@ -113,15 +115,25 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
     return grads                                             # 5. what is left: the leaves' (targets') ḡ
 
 
-def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set | None, on_tensors: bool) -> None:
+def _wait(t: Tensor, waiting: list, ends: set) -> None:
+    """Put t among the tensors waiting for their ḡ, ordered newest first (a heap on minus the creation number),
+    when the sweep goes through it: it was computed (a leaf has no vjp to apply) and is not an end."""
+    if t.node is not None and t not in ends:
+        if t.node.inputs is None:
+            raise RuntimeError(RELEASED)
+        heappush(waiting, (-t.node.order, t))
+
+
+def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set | None, on_tensors: bool) -> list[Tensor]:
     """grads[x] += ḡ · ∂t/∂x for each input x of t's node that requires grad (and, with targets, that the sweep
     needs: its id is in `needed`), by the primitive's vjp rules: on the saved arrays, or on the Tensors under
-    create_graph (so the result is differentiable again)."""
+    create_graph (so the result is differentiable again). Returns the inputs reached for the first time."""
     node = t.node
     if node.order < Version.latest_write:
         node.check_unmodified()                              # the saved values must be those the forward used
     y, args = (t, node.inputs) if on_tensors else (t.value, node.saved)
     params = node.params
+    first = []
     for x, rule in zip(node.inputs, node.primitive.vjps):    # inputs past the rules are constants
         if rule is None or not isinstance(x, Tensor) or not x.requires_grad:
             continue
@@ -131,7 +143,12 @@ def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set | None, on_ten
         value = x.value
         if type(share) is not type(value) or share.shape != value.shape or share.dtype != value.dtype:
             share = _fit(share, value)                       # broadcast, or another dtype: made to fit x
-        grads[x] = grads[x] + share if x in grads else share   # a value used twice gets both shares
+        if x in grads:
+            grads[x] = grads[x] + share                      # a value used twice gets both shares
+        else:
+            grads[x] = share
+            first.append(x)
+    return first
 
 
 def _fit(share: Any, value: Any) -> Any:
@@ -151,30 +168,23 @@ def _check_shares(node: Node, grads: dict) -> None:
             _check_finite(node, index, grads[x])
 
 
-def _backward_order(root: Tensor, targets: list[Tensor] | None) -> tuple[list[Tensor], set | None]:
-    """The computed tensors (those with a node) that ḡ flows through from root to the leaves, or to the targets
-    (pruning the branches that reach none), newest first: a consumer is always created after its inputs, so
-    sorting by creation number puts each tensor before its inputs. With targets, also the ids of the tensors
-    on the pruned paths (the sweep gives shares to those only); without, None (every input that requires grad
-    leads to root)."""
-    ends = set(targets) if targets is not None else set()
-    reached, computed = _leading_to(root, ends)
-    order = sorted(computed, key=_CREATION_NUMBER, reverse=True)
-    if targets is None:
-        return order, None
-    reaching = set(ends)
-    for t in reversed(order):  # inputs first: t reaches a target when one of its inputs does
-        if any(x in reaching for x in t.node.inputs if isinstance(x, Tensor)):
-            reaching.add(t)
-    return [t for t in order if t in reaching], {id(t) for t in reaching}
+def _on_paths_to(root: Tensor, ends: set) -> set[int]:
+    """The ids of the tensors on a path from root to an end (the ends included): with targets, the sweep gives
+    shares to those only. A consumer is always created after its inputs, so going through the tensors that
+    lead to root oldest first, a tensor is on such a path when one of its inputs is."""
+    on_paths = set(ends)
+    for t in sorted(_leading_to(root, ends), key=_CREATION_NUMBER):
+        if any(x in on_paths for x in t.node.inputs if isinstance(x, Tensor)):
+            on_paths.add(t)
+    return {id(t) for t in on_paths}
 
 
 _CREATION_NUMBER = operator.attrgetter("node.order")  # when a computed tensor's node was recorded
 
 
-def _leading_to(root: Tensor, ends: set) -> tuple[set, list]:
-    """Every tensor that requires grad and leads to root (root included), looking through no end; and the
-    computed ones among them (a node, not an end): the tensors whose vjps the sweep applies."""
+def _leading_to(root: Tensor, ends: set) -> list[Tensor]:
+    """The computed tensors (a node, not an end) that require grad and lead to root, root included; no end is
+    looked through."""
     reached, stack, computed = {root}, [root], []
     while stack:
         t = stack.pop()
@@ -188,7 +198,7 @@ def _leading_to(root: Tensor, ends: set) -> tuple[set, list]:
             if isinstance(x, Tensor) and x.requires_grad and x not in reached:
                 reached.add(x)
                 stack.append(x)
-    return reached, computed
+    return computed
 
 
 def _own(g: Any) -> Any:
