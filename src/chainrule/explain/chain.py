@@ -419,7 +419,9 @@ def explain_chain(expression: str, at: Mapping[str, float]) -> ChainExplanation:
     for step in steps:
         step.value = values[step.name]
         if not math.isfinite(step.value):
-            raise ExpressionError(f"{step.name} = {step.formula} is {step.value} at {_point_text(point)}: "
+            what = ("not a real number (NaN)" if math.isnan(step.value)
+                    else f"{'' if step.value > 0 else '−'}∞ in float64 (infinite, or too large for a float64)")
+            raise ExpressionError(f"{step.name} = {step.formula} is {what} at {_point_text(point)}: "
                                   "the expression is not a finite real number there")
         step.partials = _local_partials(step, values)
         _refuse_infinite_partials(step, values, point)
