@@ -409,22 +409,7 @@ def explain_chain(expression: str, at: Mapping[str, float]) -> ChainExplanation:
     variables, steps = elementary_steps(tree)
     point = _check_point(variables, at)
 
-    # forward pass with the engine, every step kept (retain_grad) so the reverse sweep's adjoints are visible
-    tensors: dict[str, ad.Tensor] = {x: ad.tensor(point[x], requires_grad=True) for x in variables}
-    with np.errstate(all="ignore"):  # a value that is not finite is reported below, by step
-        for step in steps:
-            result = _apply(step.kind, [tensors[a] if _is_name(a) else a for a in step.operands])
-            tensors[step.name] = result.retain_grad()
-    values = {name: float(t.data) for name, t in tensors.items()}
-    for step in steps:
-        step.value = values[step.name]
-        if not math.isfinite(step.value):
-            what = ("not a real number (NaN)" if math.isnan(step.value)
-                    else f"{'' if step.value > 0 else '−'}∞ in float64 (infinite, or too large for a float64)")
-            raise ExpressionError(f"{step.name} = {step.formula} is {what} at {_point_text(point)}: "
-                                  "the expression is not a finite real number there")
-        step.partials = _local_partials(step, values)
-        _refuse_infinite_partials(step, values, point)
+    tensors = _forward_pass(steps, variables, point)
     root = tensors[steps[-1].name]
     with np.errstate(all="ignore"):
         root.backward(retain_graph=True)  # keep the graph: it can still be drawn, with its gradients
@@ -440,6 +425,27 @@ def explain_chain(expression: str, at: Mapping[str, float]) -> ChainExplanation:
                             {x: d.value for x, d in differences.items()}, {x: d.h for x, d in differences.items()},
                             root, dict(tensors), {x: d.note for x, d in differences.items()},
                             {x: d.agrees for x, d in differences.items()})
+
+
+def _forward_pass(steps: list[Step], variables: list[str], point: dict[str, float]) -> dict[str, ad.Tensor]:
+    """Every step by the engine, each kept (retain_grad) so the reverse sweep's adjoints are visible; each step's
+    value and local partials filled in, and a value or a local derivative that is not finite said in words."""
+    tensors: dict[str, ad.Tensor] = {x: ad.tensor(point[x], requires_grad=True) for x in variables}
+    with np.errstate(all="ignore"):  # a value that is not finite is reported below, by step
+        for step in steps:
+            result = _apply(step.kind, [tensors[a] if _is_name(a) else a for a in step.operands])
+            tensors[step.name] = result.retain_grad()
+    values = {name: float(t.data) for name, t in tensors.items()}
+    for step in steps:
+        step.value = values[step.name]
+        if not math.isfinite(step.value):
+            what = ("not a real number (NaN)" if math.isnan(step.value)
+                    else f"{'' if step.value > 0 else '−'}∞ in float64 (infinite, or too large for a float64)")
+            raise ExpressionError(f"{step.name} = {step.formula} is {what} at {_point_text(point)}: "
+                                  "the expression is not a finite real number there")
+        step.partials = _local_partials(step, values)
+        _refuse_infinite_partials(step, values, point)
+    return tensors
 
 
 class UndefinedDerivativeError(ExpressionError):
