@@ -38,7 +38,10 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         "   # ≥ 95% test accuracy\n"
         "  chainrule train digits --hidden 128 --loss ce --optimizer adam --lr 0.01 --epochs 30 --batch-size 32"
         "   # mini-batches: ≥ 95% test accuracy")
-    train.add_argument("dataset", metavar="DATASET", help="xor, circles, moons, spirals, gaussians or digits")
+    train.add_argument("dataset", metavar="DATASET", nargs="?",
+                       help="xor, circles, moons, spirals, gaussians or digits (not with --resume)")
+    train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its model.npz and "
+                       "metrics.json) where it stopped, until its own epochs or --epochs in all")
     train.add_argument("--hidden", type=int, nargs="+", metavar="N",
                        help="hidden layer widths, e.g. --hidden 4 4 (default: the data set's recipe)")
     train.add_argument("--activation",
@@ -190,9 +193,13 @@ def _report_files(files: dict) -> None:
 
 
 def _train_command(args: argparse.Namespace) -> int:
-    limits.check_train(args)
     from .train import RunSettings
 
+    if args.resume is not None:
+        return _resume_command(args)
+    if args.dataset is None:
+        raise UsageError("give a DATASET, or --resume DIR")
+    limits.check_train(args)
     settings = RunSettings(
         dataset=args.dataset, hidden=args.hidden, activation=args.activation, loss=args.loss,
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, epochs=args.epochs,
@@ -213,6 +220,28 @@ def _train_command(args: argparse.Namespace) -> int:
     test_examples = len(result.test_data[1]) if result.test_data else 0
     print(f"train accuracy {_score(result.final['train_acc'], result.final['train_loss'], len(result.train_data[1]))}")
     print(f"test accuracy  {_score(result.final['test_acc'], result.final['test_loss'], test_examples)}")
+    _report_files(result.files)
+    return 0
+
+
+def _resume_command(args: argparse.Namespace) -> int:
+    """`train --resume DIR`: the saved run's own settings; only --epochs (the new total) and --no-compile apply."""
+    from .train import RunSettings, run
+
+    given = [name for name in ("dataset", "hidden", "activation", "loss", "optimizer", "lr", "batch_size",
+                               "samples", "noise", "test_size", "init", "out") if getattr(args, name) is not None]
+    if given:
+        raise UsageError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
+    try:
+        result = run(RunSettings(epochs=args.epochs, compile=args.compile), args.progress, resume=args.resume)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    s, history = result.settings, result.history
+    print(f"{s.dataset}: resumed {args.resume} to {history.epochs} epochs in all ({_steps(history)})")
+    for message in history.messages:
+        print(message)
+    print(f"diagnosis: {result.diagnosis.message}")
+    print(f"train accuracy {_score(result.final['train_acc'], result.final['train_loss'], len(result.train_data[1]))}")
     _report_files(result.files)
     return 0
 

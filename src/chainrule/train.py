@@ -39,6 +39,7 @@ class History:
     messages: list[str] = field(default_factory=list)
     seconds: float = 0.0
     compiled: bool = False  # whether the steps ran as programs traced by chainrule.compile
+    shuffle_state: dict[str, Any] | None = None  # the shuffling generator's state for the next epoch (to resume)
 
     @property
     def epochs(self) -> int:
@@ -232,8 +233,10 @@ def fit(
                 if epoch == epochs or _callbacks_stop(epoch, history, callbacks):
                     run.undo_pending_step()
                     break
+                history.shuffle_state = rng.bit_generator.state  # where the next epoch's shuffle starts
                 if not (run.full_batch_step(cost) if full_batch else run.mini_batch_epoch(batch_size, rng)):
                     break
+                history.shuffle_state = rng.bit_generator.state
                 if scheduler is not None:
                     scheduler.step()
     except KeyboardInterrupt:
@@ -572,8 +575,49 @@ def resolve(settings: RunSettings, classes: int) -> RunSettings:
     )
 
 
-def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
-    """Load the data, build the MLP, fit it, and write model.npz, metrics.json, loss.png (and boundary.png)."""
+def _resumed(folder: Any, epochs: int | None) -> tuple[RunSettings, Module, Optimizer, History, Any]:
+    """(settings, model, optimiser, history so far, shuffling generator) of the run saved in `folder`, to train
+    until `epochs` in all (default: the saved run's own total)."""
+    import json
+    from pathlib import Path
+
+    from . import io
+
+    folder = Path(folder)
+    try:
+        saved = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        model, optimizer = io.load_checkpoint(folder / "model.npz")
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--resume {folder}: {error}") from None
+    settings = RunSettings(**{**saved["settings"], "out": str(folder)})
+    history = History(**{k: v for k, v in saved["history"].items() if k in History.__dataclass_fields__})
+    total = settings.epochs if epochs is None else epochs
+    if total <= history.epochs:
+        raise ValueError(f"--resume {folder}: that run already trained {history.epochs} epochs; give --epochs "
+                         f"larger than {history.epochs} to train further")
+    settings.epochs = total
+    rng = np.random.default_rng(settings.seed)
+    if history.shuffle_state is not None:
+        rng.bit_generator.state = history.shuffle_state
+    history.stopped_reason, history.messages = "completed", []
+    return settings, model, optimizer, history, rng
+
+
+def _joined(before: History, after: History) -> History:
+    """The history of a resumed run: `after` starts by measuring the weights `before` ended with."""
+    for name in ("train_loss", "train_acc", "test_loss", "test_acc", "lr"):
+        getattr(before, name).extend(getattr(after, name)[1:])
+    before.stopped_reason, before.messages, before.plateau = after.stopped_reason, after.messages, after.plateau
+    before.seconds += after.seconds
+    before.compiled, before.shuffle_state = after.compiled, after.shuffle_state
+    return before
+
+
+def run(settings: RunSettings, progress: bool | None = None, resume: Any = None) -> RunResult:
+    """Load the data, build the MLP, fit it, and write model.npz (a checkpoint with the optimiser's state),
+    metrics.json, loss.png (and boundary.png). With `resume` (a folder this wrote), continue that run where it
+    stopped, until settings.epochs in all (if given) or the run's own total: the result equals a run that was
+    never stopped."""
     from pathlib import Path
 
     from . import io
@@ -582,6 +626,11 @@ def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
     from .nn.layers import MLP
     from .viz.plots import plot_decision_boundary, plot_history
 
+    before = None
+    if resume is not None:
+        compiled = settings.compile
+        settings, model, optimizer, before, shuffle = _resumed(resume, settings.epochs)
+        settings.compile = compiled
     check_settings(settings)
     X, y = load_dataset(settings.dataset, settings.samples, settings.noise, settings.seed)
     classes = int(y.max()) + 1
@@ -592,13 +641,19 @@ def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
     else:
         X_train, y_train, test_data = X, y, None
     outputs = 1 if classes == 2 and settings.loss != "ce" else classes
-    model = MLP([X.shape[1], *settings.hidden, outputs], activation=settings.activation,
-                output_activation=OUTPUT_ACTIVATION[settings.loss], init=settings.init, rng=settings.seed)
-    optimizer = OPTIMIZERS[settings.optimizer](model.parameters(), lr=settings.lr, momentum=settings.momentum or None)
+    if before is None:
+        model = MLP([X.shape[1], *settings.hidden, outputs], activation=settings.activation,
+                    output_activation=OUTPUT_ACTIVATION[settings.loss], init=settings.init, rng=settings.seed)
+        optimizer = OPTIMIZERS[settings.optimizer](model.parameters(), lr=settings.lr,
+                                                   momentum=settings.momentum or None)
+        shuffle = np.random.default_rng(settings.seed)
     threshold = decision_threshold(settings.loss)
     start = [np.array(p.data, copy=True) for p in model.parameters()]
-    history = fit(model, settings.loss, optimizer, (X_train, y_train), settings.epochs, settings.batch_size,
-                  test_data, progress=progress, seed=settings.seed, compile=settings.compile)
+    done = before.epochs if before is not None else 0
+    history = fit(model, settings.loss, optimizer, (X_train, y_train), settings.epochs - done, settings.batch_size,
+                  test_data, progress=progress, seed=shuffle, compile=settings.compile)
+    if before is not None:
+        history = _joined(before, history)
     diagnosis = diagnose(model, settings.loss, (X_train, y_train), history, settings.lr,
                          default_target(settings.dataset, test_data is not None), start)
     train_loss, train_acc = evaluate(model, settings.loss, X_train, y_train, threshold)
@@ -609,7 +664,7 @@ def run(settings: RunSettings, progress: bool | None = None) -> RunResult:
     out.mkdir(parents=True, exist_ok=True)
     description = {"dataset": settings.dataset, "loss": settings.loss, "threshold": threshold, "classes": classes,
                    "features": int(X.shape[1])}
-    files: dict[str, Any] = {"model": io.save(model, out / "model.npz", metadata=description)}
+    files: dict[str, Any] = {"model": io.save(model, out / "model.npz", metadata=description, optimizer=optimizer)}
     files["metrics"] = out / "metrics.json"
     metrics = {"settings": asdict(settings), "data": {**description, "train_examples": len(y_train),
                "test_examples": len(test_data[1]) if test_data else 0},
