@@ -20,15 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff import rules
 from ..autodiff.tensor import RECORDING, Tensor, mode
-from .inline import allocates, in_place, written_form, written_out
-from .program import BACKWARD, INFIX, PREFIX, Const, Program, Var, _text
+from .naming import Namer
+from .passes import multiply_scalars_unspread, write_all
+from .program import Const, Var
 from .tracer import TraceError, Tracer, _plain, installed, user_line
 
-_ACTIVATIONS = {"sigmoid", "tanh", "relu", "leaky_relu", "softplus", "arctan", "softmax", "exp", "sin"}
 _files = itertools.count(1)
-_SCALAR = "[()]"  # a 0-d array read as a NumPy scalar of the same dtype (same results, far cheaper operations)
 
 
 class CompiledFunction:
@@ -214,34 +212,18 @@ class _Entry:
         self.template = template
         self.kinds = [kind for kind, _ in outputs]
         self.constants = [value if kind == "constant" else None for kind, value in outputs]
-        program.outputs = []
-        for kind, ref in outputs:
-            if kind != "constant":
-                if isinstance(ref, Var):
-                    ref.escapes = True
-                    program.outputs.append(ref)
-                else:  # a constant Tensor or value: still returned fresh each call
-                    var = Var("constant", np.shape(ref.value if isinstance(ref, Const) else ref))
-                    program.outputs.append(var)
+        program.outputs = [_output_var(ref) for kind, ref in outputs if kind != "constant"]
         self.numbers = numbers
         self.captured = [[t, t.value, t.value.shape, t.value.dtype, t.requires_grad] for t, _ in tracer.captured]
         self.guards = list(tracer.guards)
         program.simplify()
-        _multiply_scalars_unspread(program)
-        namespace, parameter_names = _name_everything(tracer, parameters)
+        multiply_scalars_unspread(program)
+        namespace, parameter_names = Namer(tracer).name_all(parameters)
         where = _origin(fn)
         header = (f"# chainrule.compile of {getattr(fn, '__qualname__', 'a function')} ({where}): one straight line "
                   "of NumPy\n# per traced operation; each comment gives the value's shape and dtype.")
-        self.function_name = re.sub(r"\W", "_", getattr(fn, "__name__", "step")) or "step"
-        if self.function_name == "<lambda>" or not self.function_name.isidentifier():
-            self.function_name = "step"
-        _write_out(program, namespace)
-        _forward_aliases(program, {id(v) for v, _ in tracer.arguments} | {id(v) for _, v in tracer.captured})
-        for statement in program.statements:  # written again with the names that remain
-            if isinstance(statement.expression, str):
-                statement.expression = ""
-        _write_out(program, namespace)
-        _write_into_dead_operands(program)
+        self.function_name = _function_name(fn)
+        write_all(program, namespace, {id(v) for v, _ in tracer.arguments} | {id(v) for _, v in tracer.captured})
         self.source = program.source(self.function_name, parameter_names, header)
         self.namespace = namespace
         self.replay = _compiled(self.source, self.function_name, namespace)
@@ -301,142 +283,17 @@ class _Entry:
         return _compiled(source, self.function_name, namespace)
 
 
-# A primitive's form for one value (a NumPy scalar), equal to its forward on a 0-d operand and written where
-# every operand is 0-d. The gain, measured on float32 scalars with timeit: np.maximum(a, 0) 756 ns, the form
-# 39 ns (the 1,000-op chain of benchmark B has 250 of them). NaN goes through as np.maximum lets it.
-SCALAR_FORMS = {"relu": "{0} if not {0} <= 0 else {zero}"}
+def _output_var(ref: Any) -> Var:
+    """The program value a result is returned from (a constant result gets a value of its own)."""
+    if isinstance(ref, Var):
+        ref.escapes = True
+        return ref
+    return Var("constant", np.shape(ref.value if isinstance(ref, Const) else ref))
 
 
-def _scalar_form(s: Any, namespace: dict) -> str | None:
-    form = SCALAR_FORMS.get(s.label)
-    if form is None or s.kwargs or not s.args or not all(isinstance(a, Var) and a.shape == () for a in s.args):
-        return None
-    zero = f"zero_{np.dtype(s.outs[0].dtype).name}"
-    namespace[zero] = np.zeros((), s.outs[0].dtype)[()]
-    return form.format(*(_text(a) for a in s.args), zero=zero)
-
-
-def _write_out(program: Program, namespace: dict) -> None:
-    """Put each one-line rule's expression in place of its call (see inline.py)."""
-    for s in program.statements:
-        if s.effect or s.expression or s.returns_pair or s.in_place or s.function in INFIX or s.function in PREFIX:
-            continue
-        scalar = _scalar_form(s, namespace)
-        if scalar is not None:
-            s.expression = scalar
-            continue
-        texts = [_text(a) for a in s.args]
-        form = None if s.kwargs else written_form(s.function, texts, [_shape_of(a) for a in s.args],
-                                                  [a.dtype if isinstance(a, Var) else None for a in s.args],
-                                                  s.outs[0].name if s.outs else "out")
-        if form is not None:
-            s.expression = form
-            continue
-        found = written_out(s.function, texts, {k: _text(v) for k, v in s.kwargs.items()}, namespace)
-        if found is not None:
-            s.expression, needed = found
-            namespace.update(needed)
-
-
-def _multiply_scalars_unspread(program: Program) -> None:
-    """`d = spread(g)` (sum's rule: the scalar ḡ repeated over x's shape) followed by `d * b` with b of that
-    shape is `g * b`: the same products, without building the repeated view. The spread is dropped when
-    nothing else reads it (as for every weight's L2 term in micrograd's demo step)."""
-    spread_of: dict[int, Any] = {}
-    for s in program.statements:
-        if s.function is rules.sum_p.vjps[0] and not s.kwargs and isinstance(s.args[0], (Var, Const)) \
-                and _shape_of(s.args[0]) == ():
-            spread_of[id(s.outs[0])] = s.args[0]
-        elif s.function in _MUL_RULES and s.args and id(s.args[0]) in spread_of:
-            other = s.args[_MUL_RULES[s.function]]
-            if _shape_of(other) == s.args[0].shape:
-                s.args = [spread_of[id(s.args[0])], *s.args[1:]]
-    program._drop_dead()
-
-
-_MUL_RULES = {rules.mul_p.vjps[0]: 3, rules.mul_p.vjps[1]: 2}  # g * b and g * a: the position of the factor
-
-
-def _write_into_dead_operands(program: Program) -> None:
-    """`delta2 = da2 * (z2 > 0)` → `np.multiply(da2, z2 > 0, out=da2)` where da2 is a new array (made by an
-    arithmetic statement of this program), read by nothing afterwards, viewed by no other value, kept by no
-    tensor, and of the result's shape and dtype: the written rules get the in-place writes that program.py
-    gives the operators. Saves an allocation and a pass over memory per statement (what the hand-written step
-    does with `delta *= a > 0`)."""
-    fresh: set[int] = set()
-    shared: set[int] = set()
-    for s in program.statements:
-        text = str(s.expression) if s.expression else ""
-        made_new = s.in_place or s.function in INFIX or s.function in PREFIX or (text and allocates(text))
-        if s.outs and made_new and not s.effect:
-            fresh.add(id(s.outs[0]))
-        elif not s.effect:
-            shared.update(id(v) for v in s.reads())
-    last = program.last_uses()
-    for i, s in enumerate(program.statements):
-        if s.effect or not isinstance(s.expression, str) or not s.expression or len(s.outs) != 1:
-            continue
-        out = s.outs[0]
-        for v in s.reads():
-            if (id(v) in fresh and id(v) not in shared and not v.escapes and v not in program.outputs
-                    and last.get(id(v)) == i and v.is_array and v.shape == out.shape and v.dtype == out.dtype):
-                rewritten = in_place(s.expression, v.name)
-                if rewritten is not None:
-                    s.expression = rewritten
-                    break
-
-
-def _shape_of(a: Any) -> tuple | None:
-    if isinstance(a, Var):
-        return a.shape
-    if isinstance(a, Const):
-        return np.shape(a.value) if isinstance(a.value, (np.ndarray, np.generic)) else None
-    return None
-
-
-def _forward_aliases(program: Program, fixed: set[int]) -> None:
-    """Drop `da2 = d_sub1` (a rule that hands ḡ on unchanged, such as add's or sub's): later statements read
-    d_sub1 itself (or the constant itself)."""
-    alias: dict[int, Any] = {}
-
-    def resolve(a: Any) -> Any:
-        if isinstance(a, Var):
-            return alias.get(id(a), a)
-        if isinstance(a, tuple):
-            return tuple(resolve(x) for x in a)
-        return a
-    sources = []  # found before any renaming below changes the names the texts were written with
-    earlier: dict[str, Var] = {}  # expression text → the value that computed it (since the last side effect)
-    for s in program.statements:
-        text = str(s.expression) if s.expression else None
-        if s.effect:
-            earlier.clear()
-        source = next((a for a in s.args if isinstance(a, (Var, Const)) and text == _text(a)), None)
-        if source is None and isinstance(s.expression, str) and s.expression and len(s.outs) == 1:
-            source = earlier.setdefault(text, s.outs[0])  # the same expression again: the same value
-            source = None if source is s.outs[0] else source
-        sources.append(source)
-    kept = []
-    for s, source in zip(program.statements, sources):
-        s.args = [resolve(a) for a in s.args]
-        s.kwargs = {k: resolve(v) for k, v in s.kwargs.items()}
-        if hasattr(s.expression, "refs"):
-            s.expression.refs = [resolve(r) for r in s.expression.refs]
-        out = s.outs[0] if len(s.outs) == 1 else None
-        if not s.effect and source is not None and out is not None and out not in program.outputs:
-            source = resolve(source)
-            if isinstance(source, Var):
-                source.escapes = source.escapes or out.escapes
-                if id(source) not in fixed:
-                    source.name = out.name  # ∂C/∂a2 reads better than the name of the sum it equals
-            elif out.escapes:
-                kept.append(s)
-                continue
-            alias[id(out)] = source
-            continue
-        kept.append(s)
-    program.statements = kept
-    program.outputs = [resolve(v) for v in program.outputs]
+def _function_name(fn: Callable) -> str:
+    name = re.sub(r"\W", "_", getattr(fn, "__name__", "step")) or "step"
+    return name if name.isidentifier() and name != "_lambda_" else "step"
 
 
 def _origin(fn: Callable) -> str:
@@ -455,163 +312,3 @@ def _compiled(source: str, name: str, namespace: dict) -> Callable:
 
 
 # ---------------------------------------------------------------------------------------------- names
-def _name_everything(tracer: Tracer, parameters: list[str]) -> tuple[dict, list[str]]:
-    """Give every value, constant and object of the program a name, in the notation where the network's
-    structure shows (W1, b1, z1, a1, ..., delta2, dW2) and by operation otherwise; return the namespace the
-    source runs in and the replay's parameter names."""
-    program = tracer.program
-    namespace: dict[str, Any] = {"np": np, "new_leaf": Tensor._leaf}
-    taken = {"np", "del", "return"}
-    for s in program.statements:
-        if not s.label.startswith((".", "np.")) and s.label not in ("add",):
-            namespace.setdefault(s.label, s.function)
-            taken.add(s.label)
-
-    def claim(base: str) -> str:
-        base = re.sub(r"\W", "_", base) or "v"
-        if base[0].isdigit():
-            base = "v" + base
-        name, k = base, 1
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name)
-        return name
-
-    parameter_names = []
-    argument_vars = {index: var for var, index in tracer.arguments}
-    inputs: list[tuple[Var, str]] = []
-    for index, name in enumerate(parameters):
-        var = argument_vars.get(index)
-        label = tracer.argument_names.get(index)
-        is_tensor = index in tracer.tensor_arguments
-        one_value = var is not None and not is_tensor and var.shape == ()
-        parameter = claim(f"{name}_tensor" if is_tensor else f"{name}_array" if one_value else name)
-        parameter_names.append(parameter)
-        if label is not None:
-            label.text = parameter
-        if var is not None:
-            var.name = claim(name) if is_tensor or one_value else parameter
-            if is_tensor:
-                inputs.append((var, f"{parameter}.value"))
-            elif one_value:  # a NumPy scalar: its arithmetic is many times cheaper than a 0-d array's
-                inputs.append((var, f"{parameter}{_SCALAR}"))
-    _notation(tracer, claim)
-    for t, var in tracer.captured:
-        if not var.name:
-            var.name = claim("param" if t.requires_grad else "data")
-    for var in tracer.roots:
-        if isinstance(var, Var) and not var.name and var.shape == ():
-            var.name = claim("C")
-    counters: dict[str, int] = {}
-    by_id = {id(v): v for v in _all_vars(tracer)}
-    for s in program.statements:
-        for var in s.outs:
-            if not var.name:
-                key = tracer.notation.get(id(var))
-                if key is not None:
-                    var.name = claim(_share_name(by_id, key))
-                    continue
-                counters[var.hint] = counters.get(var.hint, 0) + 1
-                var.name = claim(f"{var.hint}{counters[var.hint]}")
-    constant_count = 0
-    for s in program.statements:
-        for a in [*s.args, *s.kwargs.values()]:
-            for c in (a if isinstance(a, tuple) else (a,)):
-                if isinstance(c, Const) and not c.name:
-                    c.name = _object_name(tracer, c, claim)
-                    if c.name.startswith("k"):
-                        constant_count += 1
-                    namespace[c.name] = c.value
-                owner = getattr(c, "owner", None)
-                if isinstance(owner, Const) and not owner.name:
-                    owner.name = _object_name(tracer, owner, claim)
-                    namespace[owner.name] = owner.value
-    for t, var in tracer.captured:
-        const = _tensor_const(tracer, t)
-        scalar = type(t.value) is np.ndarray and t.value.ndim == 0 and not t.requires_grad  # never written
-        inputs.append((var, f"{const.name}.value{_SCALAR if scalar else ''}"))
-        namespace[const.name] = t
-    for v in program.outputs:
-        if not v.name:
-            v.name = claim("out")
-    program.inputs = inputs
-    for label in tracer.argument_names.values():
-        if not label.text:
-            label.text = "None"
-    return namespace, parameter_names
-
-
-def _notation(tracer: Tracer, claim: Callable[[str], str]) -> None:
-    """W1, b1, z1, a1, ...: the layers of the network, found as the linear operations on parameters."""
-    layer = 0
-    by_z: dict[int, int] = {}
-    captured = {id(var): t for t, var in tracer.captured}
-    for s in tracer.program.statements:
-        if s.section == BACKWARD:
-            break
-        if s.label == "linear" and len(s.args) >= 2 and isinstance(s.args[1], Var) and id(s.args[1]) in captured:
-            layer += 1
-            x, W = s.args[0], s.args[1]
-            if not W.name:
-                W.name = claim(f"W{layer}")
-            if len(s.args) > 2 and isinstance(s.args[2], Var) and not s.args[2].name:
-                s.args[2].name = claim(f"b{layer}")
-            if layer == 1 and isinstance(x, Var) and not x.name:
-                x.name = claim("a0")
-            s.outs[0].name = claim(f"z{layer}")
-            by_z[id(s.outs[0])] = layer
-        elif s.label in _ACTIVATIONS and s.args and isinstance(s.args[0], Var) and id(s.args[0]) in by_z:
-            s.outs[0].name = claim(f"a{by_z[id(s.args[0])]}")
-
-
-def _share_name(by_id: dict[int, Var], key: str) -> str:
-    """dW1, db1, delta1, da1 or d_<name>: the name of ∂C/∂(the value with program id `key`)."""
-    target = by_id.get(int(key.split(":", 1)[1]))
-    name = target.name if target is not None and target.name else "x"
-    match = re.fullmatch(r"([a-zA-Z]+)(\d+)", name)
-    if match and match.group(1) == "z":
-        return f"delta{match.group(2)}"
-    if match and match.group(1) in ("W", "b", "a"):
-        return f"d{name}"
-    return f"d_{name}"
-
-
-def _all_vars(tracer: Tracer) -> list[Var]:
-    seen: dict[int, Var] = {}
-    for s in tracer.program.statements:
-        for v in [*s.outs, *s.reads()]:
-            seen[id(v)] = v
-    for _, v in tracer.captured:
-        seen[id(v)] = v
-    return list(seen.values())
-
-
-def _object_name(tracer: Tracer, c: Const, claim: Callable[[str], str]) -> str:
-    entry = tracer.objects.get(id(c.value))
-    if entry is not None:
-        obj, kind = entry
-        if kind == "tensor":
-            return _tensor_const(tracer, obj).name
-        existing = tracer.objects_named.get(id(obj)) if hasattr(tracer, "objects_named") else None
-        if existing:
-            return existing
-        name = claim(kind)
-        tracer.__dict__.setdefault("objects_named", {})[id(obj)] = name
-        return name
-    return claim(c.hint)
-
-
-def _tensor_const(tracer: Tracer, t: Tensor) -> Const:
-    names = tracer.__dict__.setdefault("tensor_consts", {})
-    if id(t) not in names:
-        var = tracer.vars.get(id(t))
-        base = var.name if var is not None and var.name else "tensor"
-        const = Const(t)
-        taken = {c.name for c in names.values()}
-        name = f"{base}_param" if t.requires_grad else f"{base}_tensor"
-        while name in taken:
-            name += "_"
-        const.name = name
-        names[id(t)] = const
-    return names[id(t)]

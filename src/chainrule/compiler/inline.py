@@ -89,16 +89,19 @@ def in_place(expression: str, name: str) -> str | None:
     if not isinstance(top, ast.BinOp) or type(top.op) not in _UFUNCS:
         return None
     ufunc = _UFUNCS[type(top.op)]
-    if isinstance(top.left, ast.Name) and top.left.id == name and name not in ast.unparse(top.right).split():
-        other = top.right
-    elif (isinstance(top.right, ast.Name) and top.right.id == name and ufunc in ("add", "multiply")
-          and not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(top.left))):
-        other = top.left
-    else:
-        return None
-    if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(other)):
+    other = _other_operand(top, name, commutative=ufunc in ("add", "multiply"))
+    if other is None or any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(other)):
         return None
     return f"np.{ufunc}({name}, {ast.unparse(other)}, out={name})"
+
+
+def _other_operand(top: ast.BinOp, name: str, commutative: bool) -> ast.expr | None:
+    """The operand beside `name` when `name` is the left one (or either, for a commutative operation)."""
+    if isinstance(top.left, ast.Name) and top.left.id == name:
+        return top.right
+    if commutative and isinstance(top.right, ast.Name) and top.right.id == name:
+        return top.left
+    return None
 
 
 def allocates(expression: str) -> bool:

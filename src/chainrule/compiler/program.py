@@ -170,17 +170,13 @@ class Program:
         for i, s in enumerate(self.statements):
             if s.effect or s.function not in INFIX and s.function not in PREFIX or s.function is operator.matmul:
                 continue
-            out = s.outs[0]
-            for position, a in enumerate(s.args[:2]):
-                if position == 1 and s.function not in (operator.add, operator.mul):
-                    break  # only a commutative operation may write into its second operand
-                if (isinstance(a, Var) and a.owned and not a.aliased and not a.escapes and last.get(id(a)) == i
-                        and a.shape == out.shape and a.dtype == out.dtype and a.is_array
-                        and sum(x is a for x in s.args) == 1):
+            positions = (0, 1) if s.function in (operator.add, operator.mul) else (0,)  # commutative: either
+            for position in positions:
+                if position < len(s.args) and _overwritable(s, s.args[position], i, last):
                     s.in_place = True
                     if position == 1:
                         s.args = [s.args[1], s.args[0]]
-                    out.owned = True
+                    s.outs[0].owned = True
                     break
 
     # ------------------------------------------------------------------ source
@@ -191,24 +187,31 @@ class Program:
         lines = [f"def {name}({', '.join(parameters)}):"]
         if header:
             lines += ["    " + line if line else "" for line in header.splitlines()]
-        for var, expression in self.inputs:
-            if any(id(var) in (id(v) for v in s.reads()) for s in self.statements) or var in self.outputs:
-                lines.append(f"    {var.name} = {expression}{_shape_note(var)}")
+        lines += self._input_lines()
         section = None
         for i, s in enumerate(self.statements):
             if s.section != section:
                 section = s.section
-                lines.append("")
-                lines.append(f"    # ---- {SECTION_TITLES[section]}")
+                lines += ["", f"    # ---- {SECTION_TITLES[section]}"]
             lines.append("    " + self._line(s))
-            dead = [v.name for v in s.reads() if last.get(id(v)) == i and v.is_array and not v.escapes
-                    and v not in self.outputs and id(v) not in inputs and v.name not in parameters]
-            dead = sorted(set(dead))
+            dead = sorted({v.name for v in s.reads() if last.get(id(v)) == i and self._freeable(v, inputs, parameters)})
             if dead:
                 lines.append(f"    del {', '.join(dead)}")
         lines.append("")
         lines.append(f"    return ({''.join(v.name + ', ' for v in self.outputs)})")
         return "\n".join(lines) + "\n"
+
+    def _input_lines(self) -> list[str]:
+        """`W1 = W1_param.value` for every input the program reads."""
+        read = {id(v) for s in self.statements for v in s.reads()} | {id(v) for v in self.outputs}
+        return [f"    {var.name} = {expression}{_shape_note(var)}" for var, expression in self.inputs
+                if id(var) in read]
+
+    def _freeable(self, v: Var, inputs: set[int], parameters: list[str]) -> bool:
+        """Whether the program may drop its name for v after its last use (an array it made and keeps to
+        itself): `del` frees the memory at once, not at the end of the step."""
+        return (v.is_array and not v.escapes and v not in self.outputs and id(v) not in inputs
+                and v.name not in parameters)
 
     def _line(self, s: Statement) -> str:
         call = _expression(s)
@@ -220,6 +223,14 @@ class Program:
             text = f"{s.outs[0].name} = {call}"
         note = str(s.note) if s.note else (_describe(s.outs[0]) if s.outs else "")
         return f"{text}  # {note}" if note else text
+
+
+def _overwritable(s: Statement, a: Any, i: int, last: dict[int, int]) -> bool:
+    """Whether statement i may write its result into operand a: a fresh array of the result's shape and dtype
+    that nothing reads afterwards, nobody views, nobody keeps, and that is not also the other operand."""
+    out = s.outs[0]
+    return (isinstance(a, Var) and a.owned and not a.aliased and not a.escapes and last.get(id(a)) == i
+            and a.shape == out.shape and a.dtype == out.dtype and a.is_array and sum(x is a for x in s.args) == 1)
 
 
 def _resolve(a: Any, same: dict) -> Any:

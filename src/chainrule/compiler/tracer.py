@@ -209,25 +209,7 @@ class Tracer:
             var = self.vars.get(id(a))
             return var if var is not None else self._capture(a)
         if isinstance(a, (np.ndarray, np.generic)):
-            var = self.vars.get(id(a))
-            if var is not None:
-                return var
-            same = self._same_as_program_array(a)
-            if same is not None:
-                self._bind(a, same)
-                return same
-            if self._derived(a):
-                raise refuse("an array made from traced values outside chainrule's operations (a reshape, an "
-                             "index, a copy of a tensor's .data)", "use chainrule's functions on the tensor itself")
-            known = self.constants.get(id(a))
-            if known is not None:
-                return known
-            if self.higher_order and isinstance(a, np.ndarray) and a.size > 1:  # made by a rule, from values
-                raise refuse("a derivative rule read values outside chainrule's operations inside a higher-order "
-                             "derivative", "compute this higher derivative eagerly")
-            const = self.constants[id(a)] = Const(a)
-            self.keep.append(a)
-            return const
+            return self._ref_array(a)
         if isinstance(a, tuple):
             parts = tuple(self.ref(x) for x in a)
             return parts if any(isinstance(x, (Var, Const)) for x in parts) else a
@@ -236,6 +218,29 @@ class Tracer:
         if isinstance(a, _LITERALS):
             return a
         return Const(a)
+
+    def _ref_array(self, a: Any) -> Any:
+        """An array operand: a value of the program (itself or a whole view of one), or a constant that no
+        traced value made; an array derived from traced values by other means stops the trace."""
+        var = self.vars.get(id(a))
+        if var is None:
+            var = self._same_as_program_array(a)
+            if var is not None:
+                self._bind(a, var)
+        if var is not None:
+            return var
+        if self._derived(a):
+            raise refuse("an array made from traced values outside chainrule's operations (a reshape, an "
+                         "index, a copy of a tensor's .data)", "use chainrule's functions on the tensor itself")
+        known = self.constants.get(id(a))
+        if known is not None:
+            return known
+        if self.higher_order and isinstance(a, np.ndarray) and a.size > 1:  # made by a rule, from values
+            raise refuse("a derivative rule read values outside chainrule's operations inside a higher-order "
+                         "derivative", "compute this higher derivative eagerly")
+        const = self.constants[id(a)] = Const(a)
+        self.keep.append(a)
+        return const
 
     def _same_as_program_array(self, a: Any) -> Var | None:
         """The Var of the array that `a` is a whole, unchanged view of (np.asarray of a traced array), if any."""
@@ -591,25 +596,15 @@ class Tracer:
         extra = (t.node.saved[-1],) if prim.residual and t.node is not None else (None,) * prim.residual
         total = None
         for i, a in enumerate(args):
-            if not isinstance(a, Tensor) or a not in tangents:
-                continue
-            rule = prim.jvp_rule(i)
+            rule = prim.jvp_rule(i) if isinstance(a, Tensor) and a in tangents else None
             if rule is None:
                 continue
-            dx = tangents[a]
-            raw = [x.value if isinstance(x, Tensor) else x for x in args]
-            self.inside += 1
-            try:
-                part = rule(dx, t.value, *raw, *extra, **params)
-            finally:
-                self.inside -= 1
-            part_ref = self.emit(rule, [dx, t, *args, *extra], params, part, f"{prim.name}_jvp{i}", "tangent")
-            if total is None:
-                total, _total_ref = part, part_ref
-            else:
+            part = self._tangent_part(rule, prim, i, tangents[a], t, args, extra, params)
+            if total is not None:
                 summed = total + part
                 self.emit(operator.add, [total, part], {}, summed, "add", "tangent", owned=True)
-                total = summed
+                part = summed
+            total = part
         if total is not None:
             fitted = runtime.fit(total, t.shape, t.dtype)
             if fitted is not total:
@@ -619,6 +614,18 @@ class Tracer:
                 self.emit(np.asarray, [fitted], {}, array, "np.asarray", "tangent")
                 fitted = array
             tangents[t] = fitted
+
+    def _tangent_part(self, rule: Callable, prim: Any, i: int, dx: Any, t: Tensor, args: tuple, extra: tuple,
+                      params: dict) -> Any:
+        """ẏ's part due to input i, by the primitive's jvp rule on plain arrays, computed and recorded."""
+        raw = [x.value if isinstance(x, Tensor) else x for x in args]
+        self.inside += 1
+        try:
+            part = rule(dx, t.value, *raw, *extra, **params)
+        finally:
+            self.inside -= 1
+        self.emit(rule, [dx, t, *args, *extra], params, part, f"{prim.name}_jvp{i}", "tangent")
+        return part
 
     # ------------------------------------------------------------------ optimisers and modules
     def zero_grad(self, original: Callable, owner_kind: str) -> Callable:
@@ -657,21 +664,24 @@ class Tracer:
         grads = [(p, self.vars.get(id(p.grad))) for p in opt.params if p.grad is not None]
         if plain and all(var is not None for _, var in grads):
             self.guards.append(lambda opt=opt: type(opt) is SGD and not opt.momentum and not opt.weight_decay)
-            written = []
-            for p, var in grads:
-                target, rate = self.tensor_name(p), Attribute(name, "lr")
-                note = _Later(self, "{0} ← {0} − η ∂C/∂{0}", p)
-                if type(p.value) is np.ndarray and 0 < p.value.ndim and p.value.size < BLAS_MIN_SIZE:
-                    self.effect(descend_, [target, rate, var], "descend_", note=note)
-                    self.program.statements[-1].expression = Written("{0} -= {1} * {2}", self.ref(p), var, rate)
-                    written.append(target)
-                else:
-                    self.effect(descend_, [target, rate, var], "descend_", note=note)
-            if written:
-                self.effect(mark_modified, written, "mark_modified", note="the weights' version counters")
+            self._write_plain_sgd(name, grads)
             return
         doc = (type(opt).__doc__ or type(opt).__name__).strip().splitlines()[0]
         self.effect(type(opt).step, [name], ".step", note=f"{type(opt).__name__}: {doc}")
+
+
+    def _write_plain_sgd(self, name: Const, grads: list) -> None:
+        """w ← w − η g per parameter: descend_'s own NumPy line where descend_ would take it (then one
+        mark_modified for them all), else a call of descend_ (its BLAS path for large parameters)."""
+        written = []
+        for p, var in grads:
+            target, rate = self.tensor_name(p), Attribute(name, "lr")
+            self.effect(descend_, [target, rate, var], "descend_", note=_Later(self, "{0} ← {0} − η ∂C/∂{0}", p))
+            if type(p.value) is np.ndarray and 0 < p.value.ndim and p.value.size < BLAS_MIN_SIZE:
+                self.program.statements[-1].expression = Written("{0} -= {1} * {2}", self.ref(p), var, rate)
+                written.append(target)
+        if written:
+            self.effect(mark_modified, written, "mark_modified", note="the weights' version counters")
 
 
 class Written:
@@ -699,8 +709,7 @@ def _order(root: Tensor, targets: list | None) -> tuple[list[Tensor], set[int]]:
         if t.node is None or t in ends:
             continue
         if t.node.inputs is None:
-            raise RuntimeError("backward: this graph's saved values were already released by an earlier "
-                               "backward(); call backward(retain_graph=True) the first time")
+            raise RuntimeError(backward_module.RELEASED)
         computed.append(t)
         for x in t.node.inputs:
             if isinstance(x, Tensor) and x.requires_grad and x not in reached:
@@ -709,6 +718,11 @@ def _order(root: Tensor, targets: list | None) -> tuple[list[Tensor], set[int]]:
     order = sorted(computed, key=lambda t: t.node.order, reverse=True)
     if targets is None:
         return order, {id(t) for t in reached}
+    return _pruned(order, ends)
+
+
+def _pruned(order: list[Tensor], ends: set) -> tuple[list[Tensor], set[int]]:
+    """The tensors of `order` from which some end can be reached (an input reaches it first), and their ids."""
     reaching = set(ends)
     for t in reversed(order):
         if any(x in reaching for x in t.node.inputs if isinstance(x, Tensor)):
