@@ -140,8 +140,8 @@ def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set | None, on_ten
         if needed is not None and id(x) not in needed:
             continue                                         # a branch that reaches no target
         share = rule(g, y, *args, **params) if params else rule(g, y, *args)
-        value = x.value
-        if type(share) is not type(value) or share.shape != value.shape or share.dtype != value.dtype:
+        value, kind = x.value, type(share)  # two NumPy scalars of one class always fit
+        if kind is not type(value) or (kind is ndarray and (share.shape != value.shape or share.dtype != value.dtype)):
             share = _fit(share, value)                       # broadcast, or another dtype: made to fit x
         if x in grads:
             grads[x] = grads[x] + share                      # a value used twice gets both shares
