@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autodiff.tensor import RECORDING, Tensor, mode
+from ..autodiff.tensor import RECORDING, WATCHING, Tensor, mode
 from .naming import Namer
 from .passes import multiply_scalars_unspread, write_all
 from .program import Const, Var
@@ -45,7 +45,7 @@ class CompiledFunction:
         self._latest: _Entry | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if mode.levels or mode.anomaly:  # inside a forward-mode sweep, or checking values: the eager call
+        if mode.state & WATCHING:  # inside a forward-mode sweep, or under detect_anomaly: the eager call
             return self.fn(*args, **kwargs)
         key = _signature(args, kwargs)
         entry = self._cache.get(key)
@@ -104,7 +104,11 @@ def _replay_arguments(args: tuple, kwargs: dict) -> tuple:
 
 
 def _signature(args: tuple, kwargs: dict) -> tuple:
-    parts = [bool(mode.state & RECORDING)]
+    """What a program depends on in a call: whether gradients are recorded, and per argument its kind with
+    its shape and dtype (arrays, Tensors) or its value (numbers, strings)."""
+    if not args and not kwargs:
+        return (mode.state & RECORDING,)
+    parts: list = [mode.state & RECORDING]
     for a in _replay_arguments(args, kwargs):
         if isinstance(a, Tensor):
             value = a.value
@@ -230,6 +234,7 @@ class _Entry:
         self.program = program
         self.parameter_names = parameter_names
         self.statement_lines = [program._line(s) for s in program.statements]
+        self.one_tensor = isinstance(template, _Slot) and self.kinds == ["tensor"]
 
     def valid(self) -> bool:
         for read, value in self.numbers:
@@ -248,6 +253,8 @@ class _Entry:
         return all(guard() for guard in self.guards)
 
     def run(self, args: tuple, kwargs: dict) -> Any:
+        if self.one_tensor and not kwargs:  # the usual training step: one loss
+            return Tensor._leaf(self.replay(*args)[0])
         values = self.replay(*_replay_arguments(args, kwargs))
         results: list = []
         it = iter(values)
