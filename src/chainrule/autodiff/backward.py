@@ -93,19 +93,22 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
     ends = set(targets) if targets is not None else set()
     needed = _on_paths_to(root, ends) if targets is not None else None   # with targets: prune other branches
     grads: dict[Tensor, Any] = {root: seed}                  # ḡ of each tensor reached so far
-    waiting: list = []                                       # computed tensors with a share, newest first
-    _wait(root, waiting, ends)
+    # the computed tensors that hold a share of ḡ, waiting for the rest: a heap on minus the creation number
+    waiting = [(-root.node.order, root)] if root.node is not None and root not in ends else []
     anomaly = mode._anomaly
     outside = mode.state  # the rules record a graph only under create_graph, whatever no_grad says outside
     mode.state = outside | RECORDING if create_graph else outside & ~RECORDING
     try:
         while waiting:
             t = heappop(waiting)[1]                          # 1. the newest tensor waiting for its ḡ
+            if t.node.inputs is None:
+                raise RuntimeError(RELEASED)
             g = grads.pop(t)                                 # 2. ḡ = ∂root/∂t, complete by now
             if t.keep_grad and targets is None:
                 _deliver(t, _own(g), create_graph)           # retain_grad(): a non-leaf keeps its ḡ too
             for x in _add_input_shares(t, g, grads, needed, create_graph):   # 3. vjp per input, shares add up
-                _wait(x, waiting, ends)                      #    an input reached for the first time waits
+                if x.node is not None and x not in ends:     #    a computed input reached for the first time
+                    heappush(waiting, (-x.node.order, x))    #    waits its turn (a leaf has no vjp to apply)
             if anomaly:
                 _check_shares(t.node, grads)                 #    under detect_anomaly, each share finite
             if not retain_graph:
@@ -113,15 +116,6 @@ def _sweep(root: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
     finally:
         mode.state = outside
     return grads                                             # 5. what is left: the leaves' (targets') ḡ
-
-
-def _wait(t: Tensor, waiting: list, ends: set) -> None:
-    """Put t among the tensors waiting for their ḡ, ordered newest first (a heap on minus the creation number),
-    when the sweep goes through it: it was computed (a leaf has no vjp to apply) and is not an end."""
-    if t.node is not None and t not in ends:
-        if t.node.inputs is None:
-            raise RuntimeError(RELEASED)
-        heappush(waiting, (-t.node.order, t))
 
 
 def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set | None, on_tensors: bool) -> list[Tensor]:
