@@ -352,3 +352,24 @@ def test_other_threads_run_eagerly_while_a_step_is_traced():
     assert cr.compile(step)().item() == 9.0
     worker.join(5)
     assert seen == {"value": 5.0, "grad": [2.0, 4.0]}
+
+
+def test_a_cached_program_keeps_none_of_the_traced_calls_values():
+    import gc
+    import weakref
+
+    w = cr.tensor(np.ones((50, 50)), requires_grad=True)
+    seen = []
+
+    def step():
+        h = cr.tanh(w @ w)
+        seen.append(weakref.ref(h))
+        loss = h.sum()
+        loss.backward()
+        return loss
+    compiled = cr.compile(step)
+    compiled()
+    gc.collect()
+    assert seen[0]() is None  # the intermediate of the traced call is gone; the program holds its own
+    compiled()
+    np.testing.assert_allclose(w.grad.data, cr.grad(lambda v: cr.tanh(v @ v).sum())(w.data), rtol=1e-12)

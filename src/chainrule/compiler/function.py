@@ -234,6 +234,9 @@ class _Entry:
         self.program = program
         self.parameter_names = parameter_names
         self.statement_lines = [program._line(s) for s in program.statements]
+        for statement in program.statements:  # the comments become text: nothing keeps the tracer alive
+            statement.note = str(statement.note) if statement.note else ""
+        tracer.release()
         self.one_tensor = isinstance(template, _Slot) and self.kinds == ["tensor"]
 
     def valid(self) -> bool:

@@ -174,6 +174,14 @@ class Tracer:
         self.notation: dict[int, str] = {}
         self.roots: list[Var] = []
 
+    def release(self) -> None:
+        """Let go of every array and tensor the trace saw (the program keeps only its constants): a cached
+        program must not hold the first call's forward and backward values."""
+        self.vars.clear()
+        self.keep.clear()
+        self.captured_values = None
+        self.pending_tangents.clear()
+
     # ------------------------------------------------------------------ values
     def _new_var(self, value: Any, hint: str, owned: bool = False) -> Var:
         var = Var(hint, np.shape(value), np.result_type(value) if _is_numeric(value) else None, owned=owned)
