@@ -71,6 +71,8 @@ def test_in_place_rewrites_only_an_operation_on_the_dead_name():
     assert in_place("x - g", "g") is None  # subtraction does not commute
     assert in_place("g * g", "g") is None
     assert in_place("2 * g", "g") == "np.multiply(g, 2, out=g)"
+    assert in_place("np.maximum(z1, 0)", "z1") == "np.maximum(z1, 0, out=z1)"
+    assert in_place("np.maximum(0, z1)", "z1") is None and in_place("_spread(z1, 0)", "z1") is None
 
 
 def test_a_mixed_dtype_linear_keeps_its_call():

@@ -211,9 +211,9 @@ softplus_p = Primitive("softplus", _softplus,
     vjp=(lambda g, y, x: g * sigmoid_p(x),),
     jvp=(lambda dx, y, x: dx * sigmoid_p(x),))
 
-relu_p = Primitive("relu", lambda x: np.maximum(x, 0),
-    vjp=(lambda g, y, x: g * (x > 0),),
-    jvp=(lambda dx, y, x: dx * (x > 0),))
+relu_p = Primitive("relu", lambda x: np.maximum(x, 0),  # the rules read y: y > 0 exactly where x > 0
+    vjp=(lambda g, y, x: g * (y > 0),),
+    jvp=(lambda dx, y, x: dx * (y > 0),))
 
 leaky_relu_p = Primitive("leaky_relu", lambda x, slope=0.01: np.where(x > 0, x, x * slope),
     vjp=(lambda g, y, x, slope=0.01: where_p(x > 0, g, g * slope),),

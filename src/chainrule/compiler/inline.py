@@ -86,6 +86,8 @@ def in_place(expression: str, name: str) -> str | None:
         top = ast.parse(expression, mode="eval").body
     except SyntaxError:
         return None
+    if isinstance(top, ast.Call):
+        return _ufunc_in_place(top, name)
     if not isinstance(top, ast.BinOp) or type(top.op) not in _UFUNCS:
         return None
     ufunc = _UFUNCS[type(top.op)]
@@ -93,6 +95,19 @@ def in_place(expression: str, name: str) -> str | None:
     if other is None or any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(other)):
         return None
     return f"np.{ufunc}({name}, {ast.unparse(other)}, out={name})"
+
+
+def _ufunc_in_place(call: ast.Call, name: str) -> str | None:
+    """np.maximum(name, 0) as np.maximum(name, 0, out=name): a NumPy ufunc whose first operand is `name`."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "np"
+            and isinstance(getattr(np, func.attr, None), np.ufunc) and getattr(np, func.attr).nout == 1):
+        return None
+    if call.keywords or not call.args or not (isinstance(call.args[0], ast.Name) and call.args[0].id == name):
+        return None
+    if any(isinstance(n, ast.Name) and n.id == name for a in call.args[1:] for n in ast.walk(a)):
+        return None
+    return f"{ast.unparse(call)[:-1]}, out={name})"
 
 
 def _other_operand(top: ast.BinOp, name: str, commutative: bool) -> ast.expr | None:

@@ -9,6 +9,7 @@ and memory that the eager engine and a hand-written step spend on temporaries.
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,12 +83,17 @@ class Statement:
     expression: Any = ""        # the rule written out (inline.py), used instead of a call when set
 
     def reads(self) -> list:
+        """The values this statement reads: its operands, or, once it is written out as text, those whose names
+        the text uses (a written rule may ignore an operand, such as the output y, which can then be freed)."""
         found = []
         for a in list(self.args) + list(self.kwargs.values()):
             if isinstance(a, Var):
                 found.append(a)
             elif isinstance(a, tuple):
                 found.extend(x for x in a if isinstance(x, Var))
+        if isinstance(self.expression, str) and self.expression:
+            used = set(re.findall(r"[A-Za-z_]\w*", self.expression))
+            found = [v for v in found if not v.name or v.name in used]
         return found
 
 
