@@ -136,3 +136,12 @@ def test_the_full_derivation_link_opens_the_explanation_of_the_current_example(l
     screenshot(derivation, "06-full-derivation")
     derivation.close()
     page.close()
+
+
+def test_the_page_says_that_train_runs_compiled_steps(live_url, browser):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(live_url + "/")
+    page.wait_for_selector(SETTLED)
+    assert "compiled steps" in page.locator("#metric-training-engine").inner_text()
+    assert api_state(live_url, page)["compiled_training"] is True
+    page.close()

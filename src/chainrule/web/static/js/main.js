@@ -235,6 +235,8 @@ function metricsTable(state) {
     html += row("training accuracy", "train-accuracy", m.train_accuracy, pct(m.train_accuracy)) +
       row("test accuracy", "test-accuracy", m.test_accuracy, pct(m.test_accuracy));
   }
+  const how = state.compiled_training ? "compiled steps (chainrule.compile); the step-through runs eagerly" : "eager steps";
+  html += row("Train runs", "training-engine", state.compiled_training ? 1 : 0, how);
   return html;
 }
 
