@@ -77,6 +77,9 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
     optimiser's hyper-parameters and state (momentum, Adam's m, v and step), which `load_optimizer` restores.
     """
     path = Path(path)
+    if not model.parameters():
+        raise ValueError(f"save: the {type(model).__name__} has no parameters (no Linear or MLP); there is nothing "
+                         "to save")
     architecture = {"format": FORMAT, "version": VERSION, "model": _describe(model), "metadata": metadata or {}}
     optimizer_arrays: dict[str, np.ndarray] = {}
     if optimizer is not None:
@@ -241,19 +244,56 @@ def _parse_architecture(archive: zipfile.ZipFile, headers: dict[str, _Header]) -
     return _architecture_from_text(str(_read_array(archive, header)[()]))
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ModelFileError(f"it holds {name}, which is not a JSON number (chainrule writes only finite numbers)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ModelFileError(f"it holds the number {text[:40]}, which overflows a float (chainrule writes only "
+                             "finite numbers)")
+    return value
+
+
+def _strict_json(text: str | bytes) -> Any:
+    """JSON as the standard says: NaN, Infinity and numbers that overflow to ±∞ are refused (json.loads takes
+    them), as is nesting deep enough to exhaust the stack."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise ModelFileError(f"it is not valid JSON ({reason})") from None
+
+
+# What chainrule itself reads from a model's metadata (`chainrule predict`), checked when the file is opened.
+METADATA_RULES: dict[str, tuple[Any, str]] = {
+    "threshold": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "loss": (lambda v: isinstance(v, str), "the name of a cost, as text"),
+}
+
+
+def _check_metadata(metadata: Any) -> None:
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"its metadata is {type(metadata).__name__}, not a JSON object")
+    for key, (accepts, expected) in METADATA_RULES.items():
+        if key in metadata and not accepts(metadata[key]):
+            raise ModelFileError(f"its metadata says {key} = {_shown(metadata[key])}; expected {expected}")
+
+
 def _architecture_from_text(text: Any) -> dict[str, Any]:
     """The architecture entry's JSON, checked: a chainrule model description of the version this code reads."""
     if not isinstance(text, str):
         raise ModelFileError("not a chainrule model file (no architecture entry)")
     try:
-        architecture = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as error:
-        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-        raise ModelFileError(f"the architecture entry is not valid JSON ({reason})") from None
+        architecture = _strict_json(text)
+    except ModelFileError as error:
+        raise ModelFileError(f"the architecture entry: {error}") from None
     if not isinstance(architecture, dict) or architecture.get("format") != FORMAT:
         raise ModelFileError("not a chainrule model file")
     if architecture.get("version") != VERSION:
-        raise ModelFileError(f"model file version {architecture.get('version')!r}; this chainrule reads {VERSION}")
+        raise ModelFileError(f"model file version {_shown(architecture.get('version'))}; this chainrule reads {VERSION}")
+    _check_metadata(architecture.get("metadata", {}))
     return architecture
 
 
@@ -261,12 +301,19 @@ def _widths(config: dict[str, Any], keys: tuple[str, ...]) -> list[int]:
     values = [config.get(key) for key in keys] if len(keys) > 1 else config.get(keys[0])
     if not isinstance(values, list) or not values or not all(
             isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in values):
-        raise ModelFileError(f"the architecture declares {'/'.join(keys)} = {values!r}; expected positive integers")
+        raise ModelFileError(f"the architecture declares {'/'.join(keys)} = {_shown(values)}; expected positive integers")
     return values
 
 
-def declared_shapes(description: Any, prefix: str = "", depth: int = 0) -> dict[str, tuple[int, ...]]:
-    """The parameter names and shapes an architecture entry declares, computed without building anything."""
+def _shown(value: Any) -> str:
+    """A value from a file, for an error message: repr (control characters escaped), cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _leaves(description: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
+    """The modules an architecture entry lists, in the order they apply, Sequential unfolded: (name prefix, class,
+    config) each. Nesting is capped at MAX_NESTING, so a hostile file cannot exhaust the stack."""
     if depth > MAX_NESTING:
         raise ModelFileError(f"the architecture nests deeper than {MAX_NESTING} levels")
     if not isinstance(description, dict) or not isinstance(description.get("class"), str):
@@ -276,31 +323,49 @@ def declared_shapes(description: Any, prefix: str = "", depth: int = 0) -> dict[
         steps = description.get("steps")
         if not isinstance(steps, list) or not steps:
             raise ModelFileError("the architecture entry is malformed: Sequential without steps")
-        shapes: dict[str, tuple[int, ...]] = {}
-        for i, step in enumerate(steps):
-            shapes.update(declared_shapes(step, f"{prefix}steps.{i}.", depth + 1))
-        return shapes
+        return [leaf for i, step in enumerate(steps) for leaf in _leaves(step, f"{prefix}steps.{i}.", depth + 1)]
     if not isinstance(config, dict):
         raise ModelFileError(f"the architecture entry for {name} has no config")
+    return [(prefix, name, config)]
+
+
+def _weight_layers(prefix: str, name: str, config: dict[str, Any]) -> tuple[list[tuple[str, int, int]], bool]:
+    """([(name prefix, n_out, n_in) per weight matrix W], whether each has a bias b) of one module's config."""
+    if name not in ("MLP", "Linear"):
+        return [], False  # activations hold no parameters; an unknown name is refused when the model is built
+    bias = config.get("bias", True)
+    if not isinstance(bias, bool):
+        raise ModelFileError(f"the architecture declares {name} bias = {_shown(bias)}; expected true or false")
     if name == "MLP":
-        sizes, bias = _widths(config, ("sizes",)), config.get("bias", True)
-        pairs = [(f"{prefix}layers.{l}.", sizes[l + 1], sizes[l]) for l in range(len(sizes) - 1)]
-    elif name == "Linear":
-        (n_in, n_out), bias = _widths(config, ("in_features", "out_features")), config.get("bias", True)
-        pairs = [(prefix, n_out, n_in)]
-    else:
-        return {}  # activations hold no parameters; an unknown name is refused when the model is built
-    shapes = {}
-    for at, n_out, n_in in pairs:
-        shapes[f"{at}weight"] = (n_out, n_in)
-        if bias:
-            shapes[f"{at}bias"] = (n_out,)
+        sizes = _widths(config, ("sizes",))
+        return [(f"{prefix}layers.{l}.", sizes[l + 1], sizes[l]) for l in range(len(sizes) - 1)], bias
+    n_in, n_out = _widths(config, ("in_features", "out_features"))
+    return [(prefix, n_out, n_in)], bias
+
+
+def declared_shapes(description: Any) -> dict[str, tuple[int, ...]]:
+    """The parameter names and shapes an architecture entry declares, computed without building anything; each
+    layer's inputs must be as many as the layer before gives (else the model could not run)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    width: int | None = None
+    for prefix, name, config in _leaves(description):
+        layers, bias = _weight_layers(prefix, name, config)
+        for at, n_out, n_in in layers:
+            if width is not None and n_in != width:
+                raise ModelFileError(f"the architecture's layers do not line up: {at}weight takes {n_in} inputs but "
+                                     f"the layer before gives {width}")
+            width = n_out
+            shapes[f"{at}weight"] = (n_out, n_in)
+            if bias:
+                shapes[f"{at}bias"] = (n_out,)
     return shapes
 
 
 def _declared_within_cap(architecture: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     """The parameter (and optimiser state) shapes the architecture declares, after checking them against the cap."""
     expected = declared_shapes(architecture.get("model"))
+    if not expected:
+        raise ModelFileError("the architecture declares no parameters (no Linear or MLP); there is no model to load")
     expected.update(_declared_optimizer_shapes(architecture, list(expected.values())))
     values = sum(math.prod(shape) for shape in expected.values())
     if values * 8 > MAX_MODEL_BYTES:
@@ -369,9 +434,9 @@ def _safetensors_header(file: Any) -> tuple[dict[str, str], dict[str, _Entry], i
         raise ModelFileError(f"its safetensors header declares {length:,} bytes; the file holds {size:,} and "
                              f"chainrule reads headers up to {MAX_SAFETENSORS_HEADER:,}")
     try:
-        header = json.loads(file.read(length).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ModelFileError("its safetensors header is not valid JSON") from None
+        header = _strict_json(file.read(length))
+    except ModelFileError as error:
+        raise ModelFileError(f"its safetensors header: {error}") from None
     if not isinstance(header, dict):
         raise ModelFileError("its safetensors header is not a JSON object")
     metadata = header.pop("__metadata__", None)
@@ -448,7 +513,10 @@ def load(path: str | os.PathLike) -> Module:
 
 def _load(path: str | os.PathLike) -> tuple[Module, dict[str, Any], dict[str, np.ndarray]]:
     architecture, arrays = read(path)
-    model = _build(architecture.get("model"))
+    try:
+        model = _build(architecture.get("model"))
+    except ModelFileError as error:
+        raise ModelFileError(f"{path}: {error}") from None
     try:
         model.load_state_dict({k: v for k, v in arrays.items() if not k.startswith(OPTIMIZER_PREFIX)})
     except ValueError as error:

@@ -126,19 +126,24 @@ class Module:
             if unexpected:
                 details.append(f"unexpected {', '.join(unexpected)}")
             raise ValueError(f"{type(self).__name__}.load_state_dict: parameters do not match: {'; '.join(details)}")
-        for name, tensor in own.items():
-            if name not in state:
-                continue
-            value = np.asarray(state[name])
-            if value.shape != tensor.shape:
-                raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: {name} has shape {value.shape}, "
-                    f"the model expects {tuple(tensor.shape)}"
-                )
-            if not np.issubdtype(value.dtype, np.number):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: {name} is not numeric ({value.dtype})")
-            np.copyto(tensor.data, value, casting="unsafe")
-            mark_modified(tensor)  # written in place: graphs that saved the old values must not run
+        checked = {name: self._checked_value(name, tensor, state[name]) for name, tensor in own.items()
+                   if name in state}  # every value checked before any is written: all or nothing
+        for name, value in checked.items():
+            np.copyto(own[name].data, value, casting="unsafe")
+            mark_modified(own[name])  # written in place: graphs that saved the old values must not run
+
+    def _checked_value(self, name: str, tensor: Any, value: Any) -> np.ndarray:
+        """`value` as an array that fits parameter `name`: same shape, numeric, and not complex for a real one."""
+        value = np.asarray(value)
+        where = f"{type(self).__name__}.load_state_dict: {name}"
+        if value.shape != tensor.shape:
+            raise ValueError(f"{where} has shape {value.shape}, the model expects {tuple(tensor.shape)}")
+        if not np.issubdtype(value.dtype, np.number):
+            raise ValueError(f"{where} is not numeric ({value.dtype})")
+        if np.iscomplexobj(value) and not np.iscomplexobj(tensor.data):
+            raise ValueError(f"{where} holds complex numbers ({value.dtype}) but the parameter is real "
+                             f"({tensor.dtype}); the imaginary parts would be lost")
+        return value
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this module (used by chainrule.io.save)."""
