@@ -373,3 +373,28 @@ def test_a_cached_program_keeps_none_of_the_traced_calls_values():
     assert seen[0]() is None  # the intermediate of the traced call is gone; the program holds its own
     compiled()  # no zero_grad in the step: the replay adds to .grad, as two eager calls would
     np.testing.assert_allclose(w.grad.data, 2 * cr.grad(lambda v: cr.tanh(v @ v).sum())(w.data), rtol=1e-12)
+
+
+def test_a_weight_penalty_compiles_to_the_same_numbers_with_fewer_statements():
+    """w·w's two shares ḡ·w are one value, and 2(ḡ·w) is computed as (2ḡ)·w: exact in floating point."""
+    def make():
+        model = nn.MLP([2, 16, 16, 1], activation="relu", rng=0, dtype=np.float32)
+        opt = optim.SGD(model.parameters(), lr=0.05)
+        X = cr.tensor(np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32))
+        y = cr.tensor(np.sign(np.random.default_rng(1).normal(size=(100, 1))).astype(np.float32))
+
+        def step():
+            opt.zero_grad()
+            penalty = sum((p * p).sum() for p in model.parameters())
+            loss = cr.relu(1 - y * model(X)).mean() + 1e-4 * penalty
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+    (m1, eager), (m2, step) = make(), make()
+    compiled = cr.compile(step)
+    for _ in range(5):
+        assert compiled().item() == eager().item()
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert compiled.source.count(" + ") < 14  # one doubled scalar, not one doubled array per parameter

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..autodiff.tensor import RECORDING, WATCHING, Tensor, mode
 from .naming import Namer
-from .passes import multiply_scalars_unspread, write_all
+from .passes import canonical_mul_rules, double_scalars_not_arrays, multiply_scalars_unspread, write_all
 from .program import Const, Var
 from .tracer import TraceError, Tracer, _plain, installed, user_line
 
@@ -220,8 +220,11 @@ class _Entry:
         self.numbers = numbers
         self.captured = [[t, t.value, t.value.shape, t.value.dtype, t.requires_grad] for t, _ in tracer.captured]
         self.guards = list(tracer.guards)
+        canonical_mul_rules(program)
         program.simplify()
         multiply_scalars_unspread(program)
+        double_scalars_not_arrays(program, tracer.notation)
+        program._share_common()
         namespace, parameter_names = Namer(tracer).name_all(parameters)
         where = _origin(fn)
         header = (f"# chainrule.compile of {getattr(fn, '__qualname__', 'a function')} ({where}): one straight line "
