@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,29 @@ STYLE = {  # kind: (fill, border, explanation in the legend)
     "output": ("#fee2e2", "#b91c1c", "output (backward starts here)"),
 }
 GRAD_COLOUR = "#b91c1c"
+
+
+# Characters that must not reach a drawing as they are: C0/C1 controls (terminal escape sequences, which XML also
+# forbids), lone surrogates (no UTF-8 for them), line separators and bidirectional overrides (text that reads
+# differently from what it is).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown_as(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+
+def printable(text: Any) -> str:
+    """`text` with every control character shown as its Unicode picture (ESC as ␛, a newline as ␊) and other
+    unsafe code points as �, so text from a file or a caller can neither break the SVG's XML nor send escape
+    sequences to a terminal that shows the DOT file. Escaping for XML or DOT comes after this."""
+    return _UNSAFE.sub(_shown_as, str(text))
+
+
+def _xml(text: Any) -> str:
+    """`text` for SVG: printable, with < > & and both quotes escaped."""
+    return html.escape(printable(text), quote=True)
 
 
 @dataclass
@@ -340,7 +364,7 @@ def _legend(x0: float) -> tuple[list[str], float]:
             else:
                 fill, border, meaning = STYLE[kind]
                 out.append(f'<rect x="{x}" y="{y}" width="14" height="12" rx="3" fill="{fill}" stroke="{border}"/>')
-                out.append(f'<text x="{x + 19}" y="{y + 10}" font-size="11" fill="#374151">{html.escape(meaning)}</text>')
+                out.append(f'<text x="{x + 19}" y="{y + 10}" font-size="11" fill="#374151">{_xml(meaning)}</text>')
                 x += 19
             x += len(meaning) * 6.7 + 18
         width = max(width, x)
@@ -357,7 +381,7 @@ def _svg(boxes: dict[int, _Box], edges: list, width: float, height: float, right
            ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#475569"/></marker></defs>'),
            f'<rect width="{width:.0f}" height="{height:.0f}" fill="white"/>',
-           f'<text x="{MARGIN}" y="22" font-size="15" font-weight="bold" fill="#111827">{html.escape(heading)}</text>',
+           f'<text x="{MARGIN}" y="22" font-size="15" font-weight="bold" fill="#111827">{_xml(heading)}</text>',
            *legend]
     for path, position, count in edges:
         out.append(f'<path d="{_edge_path(boxes, path, position, count, right)}" fill="none" stroke="#475569" '
@@ -371,21 +395,23 @@ def _svg(boxes: dict[int, _Box], edges: list, width: float, height: float, right
         if box.kind == "dummy":
             continue
         fill, border, _ = STYLE[box.kind]
-        out.append(f'<g><title>{html.escape(box.tooltip)}</title>'
+        out.append(f'<g><title>{"&#10;".join(_xml(part) for part in box.tooltip.split(chr(10)))}</title>'
                    f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.width:.1f}" height="{box.height:.1f}" rx="6" '
                    f'fill="{fill}" stroke="{border}" stroke-width="1.5"/>')
         for n, line in enumerate(box.lines):
             colour = GRAD_COLOUR if line.startswith("grad") else "#111827"
             weight = ' font-weight="bold"' if n == 0 and box.kind != "constant" else ""
             out.append(f'<text x="{box.x + PADDING:.1f}" y="{box.y + PADDING + 10 + n * LINE_HEIGHT:.1f}" '
-                       f'fill="{colour}"{weight}>{html.escape(line)}</text>')
+                       f'fill="{colour}"{weight}>{_xml(line)}</text>')
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
 def _dot_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    """`text` inside a DOT double-quoted string: printable, with backslashes and quotes escaped (so Graphviz's
+    own escapes such as \\N or \\l cannot be written from a label)."""
+    return printable(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _dot(boxes: dict[int, _Box], heading: str) -> str:
