@@ -115,25 +115,30 @@ def double_scalars_not_arrays(program: Program, notation: dict[int, str]) -> Non
     for s in program.statements:
         for key in {id(v) for v in s.reads()}:
             readers[key] = readers.get(key, 0) + 1
-    kept = []
+    kept: list[Statement] = []
     for s in program.statements:
         product = _doubled_product(s, made_by, readers)
         if product is None:
             kept.append(s)
-            continue
-        g = product.args[0]
-        twice = Var("twice", (), g.dtype if isinstance(g, Var) else np.result_type(g.value))
-        kept.insert(kept.index(product), Statement([twice], operator.add, [g, g], section=product.section,
-                                                   label="add"))
-        product.args = [twice, *product.args[1:]]
-        out, v = s.outs[0], product.outs[0]
-        v.escapes = v.escapes or out.escapes
-        if id(out) in notation:
-            notation[id(v)] = notation[id(out)]
-        for later in program.statements:
-            later.args = [v if a is out else a for a in later.args]
-        program.outputs = [v if o is out else o for o in program.outputs]
+        else:
+            _double_the_scalar(program, kept, product, s, notation)
     program.statements = kept
+
+
+def _double_the_scalar(program: Program, kept: list, product: Statement, doubling: Statement,
+                       notation: dict[int, str]) -> None:
+    """Put `twice = g + g` before `v = g * b`, make it `v = twice * b`, and let v stand for `v + v`."""
+    g = product.args[0]
+    twice = Var("twice", (), g.dtype if isinstance(g, Var) else np.result_type(g.value))
+    kept.insert(kept.index(product), Statement([twice], operator.add, [g, g], section=product.section, label="add"))
+    product.args = [twice, *product.args[1:]]
+    out, v = doubling.outs[0], product.outs[0]
+    v.escapes = v.escapes or out.escapes
+    if id(out) in notation:
+        notation[id(v)] = notation[id(out)]
+    for later in program.statements:
+        later.args = [v if a is out else a for a in later.args]
+    program.outputs = [v if o is out else o for o in program.outputs]
 
 
 def _doubled_product(s: Statement, made_by: dict, readers: dict) -> Statement | None:
@@ -194,13 +199,15 @@ def _alias_sources(program: Program) -> list[Any]:
     sources: list[Any] = []
     earlier: dict[str, Var] = {}
     for s in program.statements:
-        text = str(s.expression) if s.expression else None
         if s.effect:
             earlier.clear()
+            sources.append(None)
+            continue
+        text = str(s.expression) if s.expression else None
         source = next((a for a in s.args if isinstance(a, (Var, Const)) and text == _text(a)), None)
-        if text is None and not s.effect and not s.in_place and len(s.outs) == 1:
+        if text is None and not s.in_place:
             text = _expression(s)  # an operator or a call, as the source will write it
-        if source is None and text and len(s.outs) == 1 and not s.effect:
+        if source is None and text and len(s.outs) == 1:
             source = earlier.setdefault(text, s.outs[0])  # the same expression again: the same value
             source = None if source is s.outs[0] else source
         sources.append(source)
