@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
-from chainrule import interop
+from chainrule import Tensor, interop
 from chainrule.nn import MLP, Linear, Module, Sequential, Sigmoid
+from chainrule.nn.functional import mse
 from chainrule.optim import SGD, Adam
 from chainrule.train import History, fit, predict
 
@@ -35,3 +36,25 @@ def network(path: Path) -> np.ndarray:
     names: dict[str, str] = interop.sequential_names(again)
     assert names and interop.torch_source(again).startswith("nn.Sequential(")
     return predict(again, X)
+
+
+def compiled_step() -> float:
+    from chainrule.compiler import CompiledFunction, TraceError, compile
+
+    model: Module = MLP([2, 3, 1], activation="tanh", rng=0)
+    optimizer = SGD(model.parameters(), lr=0.5)
+    X, t = np.zeros((4, 2)), np.zeros((4, 1))
+
+    def step(x: np.ndarray, target: np.ndarray) -> Tensor:
+        optimizer.zero_grad()
+        loss = mse(model(x), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+    compiled: CompiledFunction = compile(step)
+    try:
+        loss: Tensor = compiled(X, t)
+    except TraceError:
+        raise
+    source: str = compiled.source
+    return loss.item() + len(source)
