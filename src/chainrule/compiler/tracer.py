@@ -179,7 +179,6 @@ class Tracer:
         program must not hold the first call's forward and backward values."""
         self.vars.clear()
         self.keep.clear()
-        self.captured_values = None
         self.pending_tangents.clear()
 
     # ------------------------------------------------------------------ values
@@ -274,9 +273,8 @@ class Tracer:
         return False
 
     def _capture(self, t: Tensor) -> Var:
-        """A tensor from before the step (a parameter, the data): read afresh from the tensor at every replay."""
-        if t.node is not None and t.node.order < self.start and t.requires_grad:
-            pass  # its value is an input; a backward reaching its graph is refused in _reverse
+        """A tensor from before the step (a parameter, the data): read afresh from the tensor at every replay (a
+        backward that reaches a graph recorded before the step is refused in _reverse)."""
         var = self._new_var(t.value, "param" if t.requires_grad else "data")
         self._bind(t, var)
         self.captured.append((t, var))
