@@ -3,7 +3,8 @@
 
 A crash or kill mid-write leaves the old file untouched and, at worst, one temporary named
 `.NAME.PID.RANDOM.chainrule-tmp`; the next write into that folder removes such leftovers whose process is gone.
-This module knows nothing about what is written (it imports only the standard library).
+This module knows nothing about what is written (it imports only the standard library), except that text from a
+file or a caller is made `printable` before it goes into an output: one rule for every writer.
 """
 from __future__ import annotations
 
@@ -14,6 +15,19 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+# Characters that text from a file or a caller may not carry into an output as they are: C0 controls but tab and
+# newline (terminal escape sequences, which XML forbids too), DEL and C1 (0x9b is a one-byte CSI), bidirectional
+# overrides (text that reads differently from what it is), line separators and lone surrogates (no UTF-8 for them).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: object) -> str:
+    """`text` with control characters made visible instead of obeyed: C0 characters (but tab and newline) become
+    their Unicode control pictures (ESC → ␛), the rest above → �. Escaping for the format (HTML, Markdown, LaTeX,
+    DOT) comes after this."""
+    return _UNPRINTABLE.sub(lambda m: chr(0x2400 + ord(m.group())) if ord(m.group()) < 0x20 else "\ufffd", str(text))
+
 
 TEMPORARY_SUFFIX = ".chainrule-tmp"
 _TEMPORARY = re.compile(r"^\..+\.(\d+)\.[^.]+" + re.escape(TEMPORARY_SUFFIX) + "$")

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import chainrule as cr
-from chainrule.viz.graph import draw_graph, printable
+from chainrule.files import printable
+from chainrule.viz.graph import draw_graph
 
 HOSTILE = ('<script>alert(1)</script> & "double" \'single\' \x1b[31mred\x1b[0m \x9b2J \x00 \x7f '
            "\ud800 \u202eevil\u202c back\\slash \\N")
@@ -60,7 +61,9 @@ def test_any_text_keeps_the_svg_well_formed(text: str) -> None:
     assert not any(char in drawing.dot for char in UNSAFE)
 
 
-@pytest.mark.parametrize("text, shown", [("\x1b[0m", "␛[0m"), ("a\nb", "a␊b"), ("\x7f", "␡"), ("\u202e", "\ufffd"),
-                                         ("ordinary ∂C/∂w", "ordinary ∂C/∂w")])
+@pytest.mark.parametrize("text, shown", [
+    ("\x1b[0m", "␛[0m"), ("a\x00b", "a␀b"), ("\x7f\x9b", "\ufffd\ufffd"), ("\ud800", "\ufffd"),
+    ("\u202eevil", "\ufffdevil"), ("tab\tand\nnewline stay", "tab\tand\nnewline stay"),
+    ("ordinary ∂C/∂w", "ordinary ∂C/∂w")])
 def test_printable_shows_control_characters_as_their_pictures(text: str, shown: str) -> None:
     assert printable(text) == shown

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from ..autodiff import Tensor, topological_order
 from ..autodiff.tensor import register_graph_drawer
-from ..files import write_atomically
+from ..files import printable, write_atomically
 
 MAX_NODES = 2000
 CHAR_WIDTH = 7.0  # px per character of the 12 px monospace font
@@ -37,24 +36,6 @@ STYLE = {  # kind: (fill, border, explanation in the legend)
     "output": ("#fee2e2", "#b91c1c", "output (backward starts here)"),
 }
 GRAD_COLOUR = "#b91c1c"
-
-
-# Characters that must not reach a drawing as they are: C0/C1 controls (terminal escape sequences, which XML also
-# forbids), lone surrogates (no UTF-8 for them), line separators and bidirectional overrides (text that reads
-# differently from what it is).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def _shown_as(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
-
-
-def printable(text: Any) -> str:
-    """`text` with every control character shown as its Unicode picture (ESC as ␛, a newline as ␊) and other
-    unsafe code points as �, so text from a file or a caller can neither break the SVG's XML nor send escape
-    sequences to a terminal that shows the DOT file. Escaping for XML or DOT comes after this."""
-    return _UNSAFE.sub(_shown_as, str(text))
 
 
 def _xml(text: Any) -> str:

@@ -5,17 +5,9 @@ Each renderer (terminal, Markdown, LaTeX, HTML) walks the same Document; none of
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """User-supplied text (a title from a file) with control characters made visible instead of obeyed: an
-    escape sequence cannot recolour or rewrite a terminal, and no renderer is handed a raw control character.
-    C0 characters become their Unicode control pictures (ESC → ␛); DEL, C1 and bidirectional overrides → �."""
-    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())) if ord(m.group()) < 0x20 else "\ufffd", str(text))
+from ...files import printable  # noqa: F401 - text from a file, made visible (build.py takes it from here)
 
 
 def fmt(value: float) -> str:
