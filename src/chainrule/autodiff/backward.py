@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import RECORDING, Node, Tensor, Version, mode, ndarray
+from .tensor import RECORDING, Node, Tensor, in_place_writes, mode, ndarray
 
 RELEASED = ("backward: this graph's saved values were already released by an earlier backward(); "
             "call backward(retain_graph=True) the first time to go through the graph twice")
@@ -123,7 +123,7 @@ def _add_input_shares(t: Tensor, g: Any, grads: dict, needed: set | None, on_ten
     needs: its id is in `needed`), by the primitive's vjp rules: on the saved arrays, or on the Tensors under
     create_graph (so the result is differentiable again). Returns the inputs reached for the first time."""
     node = t.node
-    if node.order < Version.latest_write:
+    if node.order < in_place_writes.latest:
         node.check_unmodified()                              # the saved values must be those the forward used
     y, args = (t, node.inputs) if on_tensors else (t.value, node.saved)
     params = node.params

@@ -280,12 +280,26 @@ _new = object.__new__
 _creation_order = itertools.count()  # a node's number: its consumers always have larger ones
 
 
+class _InPlaceWrites:
+    """When any array was last written in place, on the clock that numbers nodes (−1: never): a sweep whose
+    nodes are all newer needs no version check. An instance's attribute, not a class attribute, because
+    assigning a class attribute resets Python's attribute caches for that class (measured on benchmark C:
+    3.5 µs of a 158 µs step, one write per parameter)."""
+
+    __slots__ = ("latest",)
+
+    def __init__(self) -> None:
+        self.latest = -1
+
+
+in_place_writes = _InPlaceWrites()
+
+
 class Version:
     """How many in-place writes a tensor's array has had, and when the last one happened (on the clock that
     numbers nodes); shared by a tensor and its `.detach()` views, because they share the array."""
 
     __slots__ = ("count", "written_at")
-    latest_write = -1  # when any array was last written in place: most sweeps need look no further
 
     def __init__(self) -> None:
         self.count = 0
@@ -294,7 +308,7 @@ class Version:
     def bump(self) -> None:
         """Count one more in-place write, made now: nodes recorded before now saw the old values."""
         self.count += 1
-        self.written_at = Version.latest_write = next(_creation_order)
+        self.written_at = in_place_writes.latest = next(_creation_order)
 
 
 class Node:
@@ -319,7 +333,7 @@ class Node:
 
     def check_unmodified(self) -> None:
         """Raise if an input was written in place after this node used it (its saved value is stale)."""
-        if Version.latest_write < self.order:
+        if in_place_writes.latest < self.order:
             return
         for x in self.inputs:
             if isinstance(x, Tensor) and x._version is not None and x._version.written_at > self.order:
