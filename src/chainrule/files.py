@@ -98,10 +98,17 @@ def write_atomically(path: str | os.PathLike, write: Callable[[IO[Any]], None] |
     The parent folder is created if missing; the file gets the usual permissions (0666 less the umask).
     """
     path = check_writable_target(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path.parent)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX,
-                                         dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX,
+                                             dir=path.parent)
+    except OSError as error:  # name the file asked for, not the temporary or a parent
+        reason = error.strerror or str(error)
+        nearest = next(p for p in path.parents if p.exists())  # the root exists, so there is one
+        if not nearest.is_dir():
+            reason = f"{nearest} is a file, not a folder"
+        raise OSError(error.errno, reason, str(path)) from None
     try:
         with os.fdopen(handle, "wb") as file:
             if isinstance(write, str):

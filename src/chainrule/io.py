@@ -476,6 +476,8 @@ def _open_safetensors(file: Any, with_arrays: bool) -> tuple[dict[str, Any], dic
 
 def _open(path: str | os.PathLike, with_arrays: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file")
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
