@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from ..autodiff import Tensor, no_grad
-from ..files import write_atomically
+from ..files import printable, write_atomically
 
 DPI = 100
 HISTORY_INCHES = (11.0, 4.2)
@@ -40,6 +40,7 @@ _save = save_figure
 
 def plot_history(history: Any, path: str | os.PathLike, title: str = "Training", loss_name: str = "cost C") -> Path:
     """Two panels, loss and accuracy against epochs, for the training set and (when measured) the test set."""
+    title, loss_name = printable(title), printable(loss_name)  # a caller's text: no control character or surrogate
     figure = Figure(figsize=HISTORY_INCHES, layout="constrained")
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     epochs = np.arange(len(history.train_loss))
@@ -83,6 +84,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def plot_decision_boundary(model: Any, X: np.ndarray, y: np.ndarray, path: str | os.PathLike,
                            threshold: float = 0.5, title: str = "Decision regions", steps: int = 250) -> Path:
     """The classes the model assigns over the plane (shaded), its boundary, and the data points on top."""
+    title = printable(title)
     X, y = np.asarray(X, dtype=float), np.asarray(y).astype(int)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"plot_decision_boundary: needs 2-D inputs, got X of shape {X.shape}")
@@ -142,6 +144,8 @@ def plot_sweep_curves(panels: list[tuple[str, list[tuple[str, np.ndarray]]]], pa
 
     `panels` holds (panel title, [(seed label, costs after k = 0..epochs epochs), ...]) per setting.
     """
+    title, loss_name = printable(title), printable(loss_name)
+    panels = [(printable(name), [(printable(label), costs) for label, costs in curves]) for name, curves in panels]
     columns = min(4, len(panels))
     rows = -(-len(panels) // columns)
     figure = Figure(figsize=(3.6 * columns, 2.8 * rows + 0.6), layout="constrained")
