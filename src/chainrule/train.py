@@ -587,20 +587,60 @@ def _resumed(folder: Any, epochs: int | None) -> tuple[RunSettings, Module, Opti
     try:
         saved = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
         model, optimizer = io.load_checkpoint(folder / "model.npz")
+        saved = saved if isinstance(saved, dict) else {}
+        settings = _from_saved(RunSettings, saved.get("settings"), "settings")
+        history = _from_saved(History, saved.get("history"), "history")
     except (OSError, ValueError) as error:
         raise ValueError(f"--resume {folder}: {error}") from None
-    settings = RunSettings(**{**saved["settings"], "out": str(folder)})
-    history = History(**{k: v for k, v in saved["history"].items() if k in History.__dataclass_fields__})
+    settings.out = str(folder)
     total = settings.epochs if epochs is None else epochs
     if total <= history.epochs:
         raise ValueError(f"--resume {folder}: that run already trained {history.epochs} epochs; give --epochs "
                          f"larger than {history.epochs} to train further")
     settings.epochs = total
     rng = np.random.default_rng(settings.seed)
-    if history.shuffle_state is not None:
-        rng.bit_generator.state = history.shuffle_state
+    try:
+        if history.shuffle_state is not None:
+            rng.bit_generator.state = history.shuffle_state
+    except (TypeError, ValueError, KeyError):
+        raise ValueError(f"--resume {folder}: metrics.json's history holds a shuffle_state that is no "
+                         f"{type(rng.bit_generator).__name__} state") from None
     history.stopped_reason, history.messages = "completed", []
     return settings, model, optimizer, history, rng
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether the JSON `value` has the type `hint` names: X | None, list[X], dict, an int (not a bool), a finite
+    float (an int will do), str, bool."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if origin in (list, dict):
+        return isinstance(value, origin) and (origin is dict or all(_fits(item, args[0]) for item in value))
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return hint is Any or isinstance(value, hint)
+
+
+def _from_saved(kind: Any, saved: Any, what: str) -> Any:
+    """The dataclass `kind` from the JSON object `saved` (metrics.json's `what`), each field's type checked first:
+    a hand-edited or hostile file is one clear ValueError, never a TypeError deep inside training."""
+    import typing
+
+    if not isinstance(saved, dict):
+        raise ValueError(f"metrics.json has no {what} object; it is not a file chainrule train wrote")
+    hints = typing.get_type_hints(kind)
+    for key, value in saved.items():
+        if key in hints and not _fits(value, hints[key]):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            expected = hints[key].__name__ if isinstance(hints[key], type) else str(hints[key])
+            raise ValueError(f"metrics.json's {what} say {key} = {shown}; expected {expected}")
+    return kind(**{key: value for key, value in saved.items() if key in hints})
 
 
 def _joined(before: History, after: History) -> History:
