@@ -129,3 +129,37 @@ def test_complex_parameters_are_never_cut_to_their_real_parts_and_nothing_is_hal
         model.load_state_dict(state)
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_non_finite_parameters_are_neither_saved_nor_loaded(tmp_path, capsys) -> None:
+    model = nn.MLP([2, 3, 1], rng=0)
+    model.layers[1].weight.data[0, 0] = np.nan
+    with pytest.raises(ValueError, match="layers.1.weight holds NaN or ∞"):
+        io.save(model, tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="float16 cannot hold its values"):
+        io.save(_huge(), tmp_path / "m.npz", dtype=np.float16)
+    state = nn.MLP([2, 3, 1], rng=0).state_dict()
+    state["layers.0.bias"][1] = np.inf
+    path = _npz(tmp_path / "m.npz", MLP_TEXT, arrays=state)
+    assert cli.main(["predict", str(path), "0,0"]) == 2
+    err = capsys.readouterr().err
+    assert "layers.0.bias holds NaN or ∞" in err and err.count("\n") == 1, err
+
+
+def _huge():
+    model = nn.MLP([2, 1], rng=0)
+    model.layers[0].weight.data[0, 0] = 1e300
+    return model
+
+
+def test_saved_metadata_must_be_what_load_accepts(tmp_path) -> None:
+    with pytest.raises(ValueError, match="threshold = 'abc'; expected a number"):
+        io.save(nn.MLP([2, 1], rng=0), tmp_path / "m.npz", metadata={"threshold": "abc"})
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("example", ["nan,0", "1e999,0", "0,-inf"])
+def test_predict_refuses_inputs_that_are_not_finite(tmp_path, capsys, example) -> None:
+    path = io.save(nn.MLP([2, 3, 1], rng=0), tmp_path / "m.npz")
+    assert cli.main(["predict", str(path), example]) == 2
+    assert "inputs must be finite numbers" in capsys.readouterr().err

@@ -5,6 +5,7 @@ Errors in what the user typed are one line on stderr and exit status 2, never a 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -291,6 +292,8 @@ def _parse_examples(texts: Sequence[str], features: int) -> list[list[float]]:
     for row in rows:
         if len(row) != features:
             raise UsageError(f"an example has {len(row)} numbers ({row}); the model takes {features}")
+        if not all(math.isfinite(v) for v in row):
+            raise UsageError(f"an example holds {', '.join(map(str, row))}; inputs must be finite numbers")
     return rows
 
 

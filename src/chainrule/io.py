@@ -88,17 +88,29 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
         architecture["optimizer"], optimizer_arrays = _describe_optimizer(model, optimizer)
     try:
         text = json.dumps(architecture, allow_nan=False)
+        _check_metadata(architecture["metadata"])  # what load would refuse is refused here too
     except (TypeError, ValueError) as error:
         raise ValueError(f"save: metadata must be plain JSON (numbers, strings, lists, dicts): {error}") from None
     if dtype is not None and not np.issubdtype(np.dtype(dtype), np.floating):
         raise ValueError(f"save: dtype must be a floating type, got {np.dtype(dtype)}")
-    arrays = {name: array.astype(dtype or array.dtype) for name, array in model.state_dict().items()}
+    arrays = _finite_parameters(model, dtype)
     if path.suffix == SAFETENSORS_SUFFIX:
         return write_atomically(path, _safetensors_bytes(model, arrays, text))
     if ARCHITECTURE_KEY in arrays:
         raise ValueError(f"save: a parameter may not be called {ARCHITECTURE_KEY}")
     stored = {ARCHITECTURE_KEY: np.array(text), **arrays, **optimizer_arrays}
     return write_atomically(path, lambda file: np.savez(file, **stored))  # type: ignore[arg-type]  # numpy's stub
+
+
+def _finite_parameters(model: Module, dtype: Any) -> dict[str, np.ndarray]:
+    """The model's parameters as `dtype` (default their own); ValueError if one holds NaN or ∞ once cast."""
+    with np.errstate(over="ignore"):  # a value float16/float32 cannot hold becomes ∞, refused just below
+        arrays = {name: array.astype(dtype or array.dtype) for name, array in model.state_dict().items()}
+    for name, array in arrays.items():
+        if not np.isfinite(array).all():
+            cause = f"the run diverged, or {np.dtype(dtype)} cannot hold its values" if dtype else "the run diverged"
+            raise ValueError(f"save: parameter {name} holds NaN or ∞ ({cause}); chainrule saves finite weights only")
+    return arrays
 
 
 OPTIMIZER_PREFIX = "__optimizer__."  # a checkpoint's optimiser arrays: __optimizer__.INDEX.KEY
@@ -517,6 +529,10 @@ def _load(path: str | os.PathLike) -> tuple[Module, dict[str, Any], dict[str, np
     architecture, arrays = read(path)
     try:
         model = _build(architecture.get("model"))
+        for name, array in arrays.items():
+            if not name.startswith(OPTIMIZER_PREFIX) and not np.isfinite(array).all():
+                raise ModelFileError(f"parameter {name} holds NaN or ∞; a model chainrule saved holds finite "
+                                     "numbers only (a diverged run keeps its last finite weights)")
     except ModelFileError as error:
         raise ModelFileError(f"{path}: {error}") from None
     try:
