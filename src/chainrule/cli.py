@@ -8,6 +8,7 @@ import argparse
 import math
 import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 
 from . import __version__, limits
@@ -557,8 +558,8 @@ def _parse_point(items: Sequence[str]) -> dict[str, float]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--at expects NAME=VALUE, got {item!r}")
-        try:
-            point[name.strip()] = float(value)
+        try:  # names as Python reads identifiers in the expression (NFKC: a full-width ｘ is x)
+            point[unicodedata.normalize("NFKC", name.strip())] = float(value)
         except ValueError:
             raise UsageError(f"--at {name.strip()}: {value!r} is not a number") from None
     return point

@@ -56,3 +56,10 @@ def test_graph_writes_an_svg_with_every_step_and_a_dot_file(tmp_path, capsys):
 def test_graph_refuses_an_unknown_file_type(tmp_path, capsys):
     assert main(["graph", "sin(x)", "--at", "x=1", "--out", str(tmp_path / "g.png")]) == 2
     assert "use a .svg, .dot or .gv file name" in capsys.readouterr().err
+
+
+def test_a_full_width_name_in_at_is_the_name_the_expression_reads(capsys):
+    from chainrule.cli import main
+
+    assert main(["chain", "ｘ*ｘ", "--at", "ｘ=3"]) == 0
+    assert "6" in capsys.readouterr().out
