@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(f"{threads} thread(s): worker wrote no results")
     sweep = _measure_sweep(results_dir / f"{preset}-sweep.json", WORKER_TIMEOUT_S[preset], failed)
     profile = None
-    if args.libs is None or "chainrule-compiled" in args.libs:
+    if not args.libs or "chainrule-compiled" in args.libs:
         profile = _profile_compiled(results_dir / f"{preset}-compiled-profile.md", args.quick, failed)
     machine["finished"] = _now()
     machine["load_end"] = "/".join(f"{x:.2f}" for x in os.getloadavg())
