@@ -61,15 +61,7 @@ def profile(name: str, top: int) -> list[str]:
         number = 200
     else:
         spec = workloads.make_mlp(name)
-        _, _, optimizer, loss_fn = compiled._training(spec)
-
-        def train_step() -> object:
-            optimizer.zero_grad()
-            loss = loss_fn()
-            loss.backward()
-            optimizer.step()
-            return loss
-        step = cr.compile(train_step)
+        step = compiled.compiled_mlp_step(spec)
         hand = reference.mlp_step(spec)
         sizes, batch = spec.sizes, spec.batch
         number = 50 if name != "D-iii" else 3

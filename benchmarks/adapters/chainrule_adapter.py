@@ -45,16 +45,12 @@ class Chainrule(Adapter):
         return self.nn.Sequential(*layers), params
 
     # ------------------------------------------------------------------------- B
-    def chain(self, spec: ChainSpec) -> Callable[[], tuple]:
-        cr = self.cr
-        x = cr.tensor(np.asarray(spec.x0, np.float32), requires_grad=True)
-        w = cr.tensor(np.asarray(spec.w, np.float32), requires_grad=True)
-        c = spec.c
+    def _chain_sum(self, spec: ChainSpec) -> Callable:
+        """s(x, w) = sum(h_n) of the chain, in chainrule's operations; the compiled adapter compiles its gradient."""
+        relu, c = self.cr.relu, spec.c
         kinds = [CHAIN_PATTERN[i % 4] for i in range(spec.n_ops)]
 
-        def forward_backward() -> tuple:
-            x.grad = None
-            w.grad = None
+        def chain_sum(x, w):
             h = x
             for kind in kinds:
                 if kind == "mul_w":
@@ -62,10 +58,22 @@ class Chainrule(Adapter):
                 elif kind == "add_w":
                     h = h + w
                 elif kind == "relu":
-                    h = cr.relu(h)
+                    h = relu(h)
                 else:
                     h = h * c
-            h.sum().backward()
+            return h.sum()
+        return chain_sum
+
+    def chain(self, spec: ChainSpec) -> Callable[[], tuple]:
+        cr = self.cr
+        x = cr.tensor(np.asarray(spec.x0, np.float32), requires_grad=True)
+        w = cr.tensor(np.asarray(spec.w, np.float32), requires_grad=True)
+        chain_sum = self._chain_sum(spec)
+
+        def forward_backward() -> tuple:
+            x.grad = None
+            w.grad = None
+            chain_sum(x, w).backward()
             return x.grad.data, w.grad.data
 
         return forward_backward

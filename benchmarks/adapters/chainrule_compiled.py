@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..workloads import CHAIN_PATTERN, ChainSpec, MLPSpec, MoonsSpec
+from ..workloads import ChainSpec, MLPSpec, MoonsSpec
 from .base import Unavailable
 from .chainrule_adapter import Chainrule
 
@@ -25,23 +25,7 @@ class ChainruleCompiled(Chainrule):
 
     def chain(self, spec: ChainSpec) -> Callable[[], tuple]:
         cr = self.cr
-        c = spec.c
-        kinds = [CHAIN_PATTERN[i % 4] for i in range(spec.n_ops)]
-
-        def f(x, w):
-            h = x
-            for kind in kinds:
-                if kind == "mul_w":
-                    h = h * w
-                elif kind == "add_w":
-                    h = h + w
-                elif kind == "relu":
-                    h = cr.relu(h)
-                else:
-                    h = h * c
-            return h.sum()
-
-        gradient = cr.compile(cr.grad(f, argnums=(0, 1)))
+        gradient = cr.compile(cr.grad(self._chain_sum(spec), argnums=(0, 1)))
         x, w = np.asarray(spec.x0, np.float32), np.asarray(spec.w, np.float32)
         return lambda: gradient(x, w)
 
@@ -49,7 +33,8 @@ class ChainruleCompiled(Chainrule):
         step = self.cr.compile(self._moons_step_function(spec))
         return lambda: step().item()
 
-    def mlp_step(self, spec: MLPSpec) -> Callable[[], float]:
+    def compiled_mlp_step(self, spec: MLPSpec) -> Callable[[], object]:
+        """The whole training step (zero_grad, loss, backward, optimiser step) as one compiled program."""
         _, _, optimizer, loss_fn = self._training(spec)
 
         @self.cr.compile
@@ -60,6 +45,10 @@ class ChainruleCompiled(Chainrule):
             optimizer.step()
             return loss
 
+        return step
+
+    def mlp_step(self, spec: MLPSpec) -> Callable[[], float]:
+        step = self.compiled_mlp_step(spec)
         return lambda: step().item()
 
     def mlp_phases(self, spec: MLPSpec):

@@ -446,17 +446,9 @@ def _problem_for(args: argparse.Namespace):
 
 def _explanation_for(args: argparse.Namespace):
     """The explanation of the spec, model or --sizes network, on its example or on --x and --t."""
-    from chainrule.explain import explain, load_problem, random_problem
+    from chainrule.explain import explain
 
-    if args.sizes is not None:
-        problem = random_problem(args.sizes, args.seed, args.activation, args.output_activation,
-                                 args.loss or "half_sum")
-    else:
-        problem = load_problem(args.source)
-    x = problem.x if args.x is None else (args.x[0] if len(args.x) == 1 else args.x)
-    t = problem.t if args.t is None else _explain_targets(args.t)
-    if x is None or t is None:
-        raise UsageError(f"{args.source} holds no example: give --x and --t")
+    problem, x, t = _problem_for(args)
     return explain(problem.model, x, t, args.loss or problem.loss, problem.lr if args.lr is None else args.lr,
                    title=problem.title, fixed_biases=args.fixed_biases)
 

@@ -151,10 +151,7 @@ class _Parser:
         return Row(tuple(children))
 
     def atom(self) -> object:
-        """One operand: a group, a number, a letter, an operator or a command of the supported subset.
-
-        Complexity: one branch per kind of token the subset knows, so the grammar reads as one list.
-        """
+        """One operand: a group, a number, a letter, an operator or a command of the supported subset."""
         token = self.take()
         if token == "{":
             row = self.parse_row()
@@ -169,6 +166,10 @@ class _Parser:
             return Operator(ASCII_OPERATORS[token], token)
         if not token.startswith("\\"):
             raise self.error(f"unsupported character {token!r}")
+        return self.command(token)
+
+    def command(self, token: str) -> object:
+        """A backslash command: a symbol from the tables, or one of the commands that read what follows."""
         name = token[1:]
         if name in GREEK:
             return Ident(GREEK[name], token)
@@ -184,21 +185,29 @@ class _Parser:
             text = self.braced_text()
             return Text(text) if name == "text" else Ident(text, f"\\{name}{{{text}}}", upright=True)
         if name == "num":
-            text = self.braced_text().strip()
-            if not re.fullmatch(r"-?(\d+(\.\d*)?(e[-+]?\d+)?|inf|nan)", text):
-                raise self.error(f"\\num{{{text}}} is not a number")
-            if text.startswith("-"):
-                return Row((Operator("−", "-"), Number(text[1:])))
-            return Number(text)
+            return self.number()
         if name == "frac":
             return Fraction(self.group(), self.group())
         if name in ("left", "right"):
-            delimiter = self.take()
-            delimiter = {"\\{": "{", "\\}": "}"}.get(delimiter, delimiter)
-            if delimiter not in "()[]|.":
-                raise self.error(f"unsupported delimiter {delimiter!r}")
-            return Row(()) if delimiter == "." else Operator(delimiter, delimiter)
+            return self.delimiter()
         raise self.error(f"unsupported command {token}")
+
+    def number(self) -> object:
+        """\\num{...}: a number as text (a leading minus becomes an operator)."""
+        text = self.braced_text().strip()
+        if not re.fullmatch(r"-?(\d+(\.\d*)?(e[-+]?\d+)?|inf|nan)", text):
+            raise self.error(f"\\num{{{text}}} is not a number")
+        if text.startswith("-"):
+            return Row((Operator("−", "-"), Number(text[1:])))
+        return Number(text)
+
+    def delimiter(self) -> object:
+        """The delimiter after \\left or \\right (\\left. is none)."""
+        delimiter = self.take()
+        delimiter = {"\\{": "{", "\\}": "}"}.get(delimiter, delimiter)
+        if delimiter not in "()[]|.":
+            raise self.error(f"unsupported delimiter {delimiter!r}")
+        return Row(()) if delimiter == "." else Operator(delimiter, delimiter)
 
 
 def parse(source: str) -> Row:
@@ -214,10 +223,7 @@ def parse(source: str) -> Row:
 
 
 def _mathml(node: object) -> str:
-    """The node as MathML.
-
-    Complexity: one branch per kind of formula node, so the whole mapping reads as one table.
-    """
+    """The node as MathML."""
     if isinstance(node, Row):
         inner = "".join(_mathml(child) for child in node.children)
         return f"<mrow>{inner}</mrow>"
@@ -225,13 +231,7 @@ def _mathml(node: object) -> str:
         variant = ' mathvariant="normal"' if node.upright and len(node.text) == 1 else ""
         return f"<mi{variant}>{html.escape(node.text)}</mi>"
     if isinstance(node, Number):
-        mantissa, _, exponent = node.text.partition("e")
-        if not exponent:
-            return f"<mn>{mantissa}</mn>"
-        power = int(exponent)
-        sign = "<mo>−</mo>" if power < 0 else ""
-        return (f"<mrow><mn>{mantissa}</mn><mo>×</mo><msup><mn>10</mn>"
-                f"<mrow>{sign}<mn>{abs(power)}</mn></mrow></msup></mrow>")
+        return _mathml_number(node)
     if isinstance(node, Operator):
         if node.text == "′":
             return "<mo>′</mo>"
@@ -242,20 +242,35 @@ def _mathml(node: object) -> str:
     if isinstance(node, Space):
         return f'<mspace width="{node.width}em"></mspace>'
     if isinstance(node, Scripts):
-        base = _mathml(node.base)
-        if isinstance(node.sup, Operator) and node.sup.text == "′":  # σ′: the prime glyph is raised already
-            base = f"<mrow>{base}<mo>′</mo></mrow>"
-            node = Scripts(node.base, node.sub, None)
-            if node.sub is None:
-                return base
-        if node.sub is not None and node.sup is not None:
-            return f"<msubsup>{base}{_mathml(node.sub)}{_mathml(node.sup)}</msubsup>"
-        if node.sub is not None:
-            return f"<msub>{base}{_mathml(node.sub)}</msub>"
-        return f"<msup>{base}{_mathml(node.sup)}</msup>"
+        return _mathml_scripts(node)
     if isinstance(node, Fraction):
         return f"<mfrac>{_mathml(node.numerator)}{_mathml(node.denominator)}</mfrac>"
     raise TypeError(f"not a formula node: {node!r}")
+
+
+def _mathml_number(node: Number) -> str:
+    """1.5e-3 as 1.5 × 10⁻³."""
+    mantissa, _, exponent = node.text.partition("e")
+    if not exponent:
+        return f"<mn>{mantissa}</mn>"
+    power = int(exponent)
+    sign = "<mo>−</mo>" if power < 0 else ""
+    return (f"<mrow><mn>{mantissa}</mn><mo>×</mo><msup><mn>10</mn>"
+            f"<mrow>{sign}<mn>{abs(power)}</mn></mrow></msup></mrow>")
+
+
+def _mathml_scripts(node: Scripts) -> str:
+    base = _mathml(node.base)
+    if isinstance(node.sup, Operator) and node.sup.text == "′":  # σ′: the prime glyph is raised already
+        base = f"<mrow>{base}<mo>′</mo></mrow>"
+        node = Scripts(node.base, node.sub, None)
+        if node.sub is None:
+            return base
+    if node.sub is not None and node.sup is not None:
+        return f"<msubsup>{base}{_mathml(node.sub)}{_mathml(node.sup)}</msubsup>"
+    if node.sub is not None:
+        return f"<msub>{base}{_mathml(node.sub)}</msub>"
+    return f"<msup>{base}{_mathml(node.sup)}</msup>"
 
 
 def to_mathml(source: str, display: bool = False) -> str:
@@ -268,38 +283,41 @@ def to_mathml(source: str, display: bool = False) -> str:
 
 
 def _latex(node: object) -> str:
-    """The node as standard LaTeX.
-
-    Complexity: one branch per kind of formula node, so the whole mapping reads as one table.
-    """
+    """The node as standard LaTeX."""
     if isinstance(node, Row):
         return "".join(_latex(child) for child in node.children)
     if isinstance(node, Ident):
-        return node.latex + (" " if node.latex.startswith("\\") and node.latex[-1].isalpha() else "")
+        return _spaced_word(node.latex)
     if isinstance(node, Number):
         mantissa, _, exponent = node.text.partition("e")
         return f"{mantissa}\\times 10^{{{int(exponent)}}}" if exponent else mantissa
     if isinstance(node, Operator):
-        latex = node.latex
-        if latex in ("{", "}"):
-            latex = "\\" + latex
-        return latex + (" " if latex.startswith("\\") and latex[-1].isalpha() else "")
+        return _spaced_word("\\" + node.latex if node.latex in ("{", "}") else node.latex)
     if isinstance(node, Text):
         return f"\\text{{{node.text}}}"
     if isinstance(node, Space):
         return "\\quad " if node.width >= 1 else "\\, "
     if isinstance(node, Scripts):
-        out = _latex(node.base).strip()
-        if not isinstance(node.base, (Ident, Number, Operator)) or " " in out.strip():
-            out = "{" + out + "}"
-        if node.sub is not None:
-            out += "_{" + _latex(node.sub) + "}"
-        if node.sup is not None:
-            out += "^{" + _latex(node.sup) + "}"
-        return out
+        return _latex_scripts(node)
     if isinstance(node, Fraction):
         return f"\\frac{{{_latex(node.numerator)}}}{{{_latex(node.denominator)}}}"
     raise TypeError(f"not a formula node: {node!r}")
+
+
+def _spaced_word(latex: str) -> str:
+    """A control word (\\alpha) followed by a space, so that a letter after it is not read as part of it."""
+    return latex + (" " if latex.startswith("\\") and latex[-1].isalpha() else "")
+
+
+def _latex_scripts(node: Scripts) -> str:
+    out = _latex(node.base).strip()
+    if not isinstance(node.base, (Ident, Number, Operator)) or " " in out.strip():
+        out = "{" + out + "}"
+    if node.sub is not None:
+        out += "_{" + _latex(node.sub) + "}"
+    if node.sup is not None:
+        out += "^{" + _latex(node.sup) + "}"
+    return out
 
 
 def to_latex(source: str) -> str:
