@@ -38,7 +38,7 @@ bench-quick: $(VENV)/.installed-bench
 
 # 10,000 random programs through chainrule and PyTorch (values, gradients, every mode); `make test` runs 400.
 fuzz: $(VENV)/.installed-dev
-	$(PY) tests/fuzz/run.py --programs $(or $(FUZZ_PROGRAMS),10000)
+	$(PY) tests/project/fuzz/run.py --programs $(or $(FUZZ_PROGRAMS),10000)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 # imported last (tests/web has one too)
 from optional_imports import import_extra_or_skip, import_torch_or_skip  # noqa: F401
 
-pytest_plugins = ["pytester"]  # tests/test_docs.py runs a small suite to check the skip summary
+pytest_plugins = ["pytester"]  # tests/project/test_docs.py runs a small suite to check the skip summary
 
 # Derandomized (the same examples every run, so CI is reproducible), no per-example deadline, few examples.
 settings.register_profile(

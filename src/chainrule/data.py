@@ -131,7 +131,7 @@ FIXED_DATASETS = ("xor", "digits")  # no size, noise or seed to choose
 
 # The default recipe of each data set: what `chainrule train DATASET` uses when no option says otherwise.
 # Each reaches ≥ 95% test accuracy (XOR: 100% train accuracy) at seed 0 and at ≥ 4 of seeds 0–4
-# (tests/train/test_train_recipes.py checks it). Full-batch descent throughout.
+# (tests/test_data_recipes.py checks it). Full-batch descent throughout.
 RECIPES: dict[str, dict[str, Any]] = {
     "xor": {"hidden": [4], "activation": "sigmoid", "loss": "mse", "optimizer": "sgd", "lr": 2.0, "epochs": 2000},
     "circles": {"hidden": [8], "activation": "tanh", "loss": "mse", "optimizer": "adam", "lr": 0.05, "epochs": 500},

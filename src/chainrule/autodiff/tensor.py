@@ -204,7 +204,7 @@ class Primitive:
     def _apply_one(self, x: Any) -> Any:
         """prim(x) for one operand and no parameters: `_apply` without the loop (fast path). Measured by
         `python -m timeit -r 9` on a 0-d float32 tensor that requires grad: `relu_p._apply((t,), {})` 1.43 µs,
-        `relu_p._apply_one(t)` 1.22 µs (exp: 1.86 → 1.75 µs). tests/autodiff/test_ad_tensor.py checks by
+        `relu_p._apply_one(t)` 1.22 µs (exp: 1.86 → 1.75 µs). tests/autodiff/test_tensor.py checks by
         hypothesis that it equals `_apply`."""
         if not isinstance(x, Tensor):
             return self.forward(x)
@@ -220,7 +220,7 @@ class Primitive:
         (fast path). Measured by `python -m timeit -r 9` on 0-d float32 tensors that require grad:
         `mul_p._apply((a, b), {})` 782 ns, `mul_p._apply_two(a, b)` 580 ns (`a * b`, which calls it directly:
         632 ns); on (16, 16) arrays 1.12 → 0.98 µs. About a tenth of benchmark B's time per operation.
-        tests/autodiff/test_ad_tensor.py checks by hypothesis that it equals `_apply`."""
+        tests/autodiff/test_tensor.py checks by hypothesis that it equals `_apply`."""
         if isinstance(a, Tensor):
             raw_a, needs_grad = a.value, a.requires_grad
             if isinstance(b, Tensor):

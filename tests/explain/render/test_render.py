@@ -13,7 +13,7 @@ from chainrule.explain import explain, load_spec, render
 from chainrule.explain.render.document import align_numbers, fmt
 from chainrule.explain.render.math import parse, to_latex, to_mathml, to_text
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 BROWSER_REQUIRED = os.environ.get("CHAINRULE_REQUIRE_BROWSER") == "1"
 ANSI = re.compile(r"\033\[[0-9;]*m")
 

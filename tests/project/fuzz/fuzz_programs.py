@@ -298,7 +298,7 @@ class Disagreement:
 
     def report(self) -> str:
         return (f"program {self.seed}: {self.check} disagrees with PyTorch: {self.detail}\n"
-                f"reproduce with: python tests/fuzz/run.py --seed {self.seed} --programs 1\n{self.code}")
+                f"reproduce with: python tests/project/fuzz/run.py --seed {self.seed} --programs 1\n{self.code}")
 
 
 def _close(actual: Any, expected: np.ndarray, dtype: str, order: int) -> str | None:

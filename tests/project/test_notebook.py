@@ -15,7 +15,7 @@ from chainrule.optim import SGD
 from chainrule.train import History, fit
 from optional_imports import import_extra_or_skip
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "docs" / "notebooks" / "why-backprop.ipynb"
 
 

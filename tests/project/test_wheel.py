@@ -19,7 +19,7 @@ import pytest
 import chainrule
 from optional_imports import import_extra_or_skip
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_network_explain import hand_computed_two_two_two
+from test_network import hand_computed_two_two_two
 
 from chainrule.cli import main
 from chainrule.nn import MLP

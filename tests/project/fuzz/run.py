@@ -1,7 +1,7 @@
 """`make fuzz`: run many random programs through chainrule and PyTorch and report every disagreement.
 
-    python tests/fuzz/run.py                       # 10,000 programs from seed 0
-    python tests/fuzz/run.py --seed 4711 --programs 1   # one program again, printed as code
+    python tests/project/fuzz/run.py                       # 10,000 programs from seed 0
+    python tests/project/fuzz/run.py --seed 4711 --programs 1   # one program again, printed as code
 """
 from __future__ import annotations
 

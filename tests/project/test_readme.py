@@ -13,7 +13,7 @@ import pytest
 from chainrule.cli import build_parser, main
 from chainrule.data import RECIPES, recipe_text
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 
 
