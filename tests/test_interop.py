@@ -9,14 +9,13 @@ from __future__ import annotations
 import contextlib
 import io as text_io
 import json
-import sys
 
 import numpy as np
 import pytest
 
 import chainrule
 from chainrule import interop, io
-from chainrule.cli import main, missing_extra_message
+from chainrule.cli import main
 from chainrule.interop import ExportError
 from chainrule.io import ModelFileError
 from chainrule.nn import ACTIVATIONS, MLP, Arctan, LeakyReLU, Linear, Sequential, Tanh
@@ -299,24 +298,6 @@ def test_export_to_safetensors_keeps_the_model_and_its_metadata(tmp_path):
     again = chainrule.load(tmp_path / "m.safetensors")
     np.testing.assert_array_equal(outputs(again), outputs(mixed()))
     assert io.metadata(tmp_path / "m.safetensors") == {"threshold": 0.5}
-
-
-def test_version_prints_the_package_version(capsys):
-    assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"chainrule {chainrule.__version__}"
-
-
-def test_a_missing_optional_package_names_the_extra_in_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.delitem(sys.modules, "chainrule.viz.plots", raising=False)
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails as if not installed
-    assert main(["demo", "--epochs", "1", "--out", str(tmp_path / "demo")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "needs matplotlib" in err and "pip install 'chainrule[train]'" in err
-
-
-def test_a_missing_module_that_is_no_extra_is_a_bug_and_is_raised():
-    with pytest.raises(ModuleNotFoundError):
-        missing_extra_message(ModuleNotFoundError("No module named 'chainrule.nothing'", name="chainrule.nothing"))
 
 
 def test_the_model_class_is_read_from_the_file_not_guessed(tmp_path):

@@ -495,8 +495,8 @@ def _add_chain_commands(sub: argparse._SubParsersAction) -> None:
     chain.add_argument("--graph", metavar="FILE", help="also draw the computation graph (.svg or .dot)")
     chain.set_defaults(func=_chain_command)
 
-    compare = sub.add_parser("compare", help="Compare ways of computing gradients: naive or modes.",
-                             description="Compare ways of computing gradients.")
+    compare = _parser_for(sub, "compare", "Compare ways of computing gradients: naive or modes.",
+                          "chainrule compare naive\n  chainrule compare modes")
     what = compare.add_subparsers(dest="what", metavar="naive|modes", required=True)
     naive = _parser_for(
         what, "naive",

@@ -118,6 +118,8 @@ def test_constants_are_folded_and_pi_is_known():
     ("sin", "is a function"),
     ("_secret + x", "may not start with '_'"),
     ("sin(x", "not a valid expression"),
+    ("x +", "invalid syntax at the end"),  # Python says column 0 here
+    ("x ** * 2", "invalid syntax at column 6"),
     ("", "empty"),
     ("x" + "+x" * MAX_LENGTH, "characters long"),
     ("(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), "parentheses deep"),

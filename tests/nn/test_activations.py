@@ -52,3 +52,19 @@ def test_an_mlp_of_arctan_units_trains_xor_through_the_registry() -> None:
 def test_an_unknown_activation_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="unknown activation 'swish'; choose one of sigmoid, tanh"):
         get_activation("swish")
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_each_activation_module_matches_its_function(name: str) -> None:
+    module = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
+              "softplus": nn.Softplus, "arctan": nn.Arctan, "identity": nn.Identity}[name]()
+    z = cr.tensor(np.linspace(-3, 3, 7))
+    np.testing.assert_allclose(module(z).data, ACTIVATIONS[name](z).data)
+
+
+def test_activation_values_match_their_formulas() -> None:
+    z = np.array([-2.0, -0.5, 0.5, 2.0])
+    np.testing.assert_allclose(ACTIVATIONS["sigmoid"](cr.tensor(z)).data, 1 / (1 + np.exp(-z)))
+    np.testing.assert_allclose(ACTIVATIONS["leaky_relu"](cr.tensor(z)).data, np.where(z > 0, z, 0.01 * z))
+    np.testing.assert_allclose(ACTIVATIONS["softplus"](cr.tensor(z)).data, np.log1p(np.exp(z)))
+    np.testing.assert_allclose(nn.LeakyReLU(0.2)(cr.tensor(z)).data, np.where(z > 0, z, 0.2 * z))

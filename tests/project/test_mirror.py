@@ -3,8 +3,9 @@
 
 A package's `__init__.py` that defines something is tested as the package (`compiler/__init__.py` in
 `tests/compiler/test_compiler.py`, `chainrule/__init__.py` in `tests/test_chainrule.py`); one that only
-re-exports needs no file. A leading underscore is dropped (`_blas.py` in `test_blas.py`). Checks of the
-project as a whole (README, docs, wheel, layers, lint, complexity, fuzzing, benchmarks) live in tests/project.
+re-exports needs no file. Underscores around a name are dropped (`_blas.py` in `test_blas.py`, `__main__.py`
+in `test_main.py`). Checks of the project as a whole (README, docs, wheel, layers, lint, complexity, fuzzing,
+benchmarks) live in tests/project.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def defines_something(path: Path) -> bool:
 def stem_of(module: Path) -> str:
     """The name a module's tests are filed under: the module's, the package's for an `__init__`."""
     name = module.parent.name if module.name == "__init__.py" else module.stem
-    return name.lstrip("_")
+    return name.strip("_")
 
 
 def source_modules() -> dict[Path, str]:
@@ -65,7 +66,8 @@ def test_every_test_file_names_a_module_beside_it_in_src() -> None:
         folder = test_file.parent.relative_to(TESTS)
         stems = stems_by_folder.get(folder, set())
         if not any(covers(test_file, stem) for stem in stems):
-            strays.append(f"{test_file.relative_to(ROOT)}: no module src/chainrule/{folder}/<name>.py that it is "
+            where = "src/chainrule" if folder == Path() else f"src/chainrule/{folder}"
+            strays.append(f"{test_file.relative_to(ROOT)}: no module {where}/<name>.py that it is "
                           f"named after (known there: {', '.join(sorted(stems)) or 'none'})")
     assert not strays, "test files that mirror no module:\n" + "\n".join(strays)
 

@@ -100,10 +100,12 @@ def parse_expression(text: str) -> Node:
         deepest = max(deepest, depth)
     if deepest > MAX_DEPTH:
         raise ExpressionError(f"the expression nests {deepest} parentheses deep; the limit is {MAX_DEPTH}")
+    source = text.strip()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as error:
-        raise ExpressionError(f"not a valid expression ({error.msg} at column {error.offset})") from None
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as error:  # Python's offset is 1-based; 0 (or past the text) means the text ended early
+        where = f"column {error.offset}" if 0 < (error.offset or 0) <= len(source) else "the end"
+        raise ExpressionError(f"not a valid expression ({error.msg} at {where})") from None
     return _convert(tree.body, 1)
 
 
