@@ -392,6 +392,8 @@ class Tracer:
             var = tracer.vars.get(id(t))
             if var is None:
                 var = tracer.vars.get(id(value))
+            if var is None and not tracer.inside and type(value) is np.ndarray:
+                var = tracer._capture(t)  # a tensor from before the step, read by the user's code: an input
             if var is None or type(value) is not np.ndarray:
                 return value
             traced = value.view(_Traced)
