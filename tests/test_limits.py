@@ -122,6 +122,7 @@ def test_sizes_that_cannot_fit_are_refused_up_front_with_the_memory_they_need(ca
     _assert_one_line_refusal(status, err, "would need about")
     assert "GiB" in err or "TiB" in err
     assert no_work == []
+    assert list(tmp_path.iterdir()) == []  # the refused command left no empty output folder behind
 
 
 def test_max_memory_raises_the_cap_but_never_above_what_is_available(monkeypatch, tmp_path, no_work,
@@ -164,8 +165,13 @@ def test_an_argument_that_is_not_utf8_gets_one_line(capsys) -> None:
     _assert_one_line_refusal(status, err, "argument 2 is not valid UTF-8: b'xor\\xff'")
 
 
-def test_a_usable_output_folder_passes_and_leaves_no_probe_behind(tmp_path) -> None:
-    from chainrule.files import check_output_folder
+def test_a_usable_output_folder_passes_and_leaves_nothing_behind(tmp_path) -> None:
+    """Neither the probe file nor the folders made to hold it: the writers create their folders themselves."""
+    from chainrule.files import check_output_file, check_output_folder
 
     check_output_folder(tmp_path / "new" / "deeper", limits.TRAINING_FILES)
-    assert list((tmp_path / "new" / "deeper").iterdir()) == []
+    check_output_file(tmp_path / "other" / "picture.png")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    check_output_folder(tmp_path / "kept" / "inner")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and list((tmp_path / "kept").iterdir()) == []

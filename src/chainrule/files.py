@@ -128,7 +128,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[IO[Any]], None] |
 
 
 def check_output_folder(folder: str | os.PathLike, names: tuple[str, ...] = ()) -> Path:
-    """Make sure files called `names` can be written into `folder` (created if missing), before any work.
+    """Make sure files called `names` can be written into `folder` (which need not exist yet), before any work.
 
     Raises ValueError with one line naming the problem: a file where the folder should be, a folder or a
     device where one of the files should be, or a folder that cannot be created or written.
@@ -147,15 +147,25 @@ def check_output_folder(folder: str | os.PathLike, names: tuple[str, ...] = ()) 
 
 
 def _probe(folder: Path) -> None:
-    """Create `folder` if missing and write and delete a temporary in it (OSError if that fails)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, probe = tempfile.mkstemp(prefix=f".probe.{os.getpid()}.", suffix=TEMPORARY_SUFFIX, dir=folder)
-    os.close(handle)
-    os.unlink(probe)
+    """Write and delete a temporary in `folder` (OSError if that fails), leaving no trace: folders created for
+    the probe are removed again, so a command refused after its checks leaves no empty folder behind (the
+    writers create the folders they write into)."""
+    missing = [f for f in (folder, *folder.parents) if _status(f) is None]  # deepest first
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=f".probe.{os.getpid()}.", suffix=TEMPORARY_SUFFIX, dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    finally:
+        for created in missing:
+            try:
+                created.rmdir()
+            except OSError:  # not created after all, or something was put there meanwhile: leave it
+                break
 
 
 def check_output_file(path: str | os.PathLike) -> Path:
-    """Make sure a file can be written at `path` (its folder created if missing), before any work."""
+    """Make sure a file can be written at `path` (its folder need not exist yet), before any work."""
     path = check_writable_target(path)
     status = _status(path.parent)
     if status is not None and not stat.S_ISDIR(status.st_mode):
