@@ -91,3 +91,17 @@ def test_no_batch_size_means_the_whole_set_in_one_batch() -> None:
     X, y = data.xor()
     [(X_batch, y_batch)] = list(data.batches(X, y))
     assert X_batch.shape == (4, 2) and len(y_batch) == 4
+
+
+def test_input_features_are_computed_from_points_in_the_order_given() -> None:
+    from chainrule.data import INPUT_FEATURES, feature_matrix
+
+    points = np.array([[0.5, -2.0], [3.0, 0.0]])
+    a0 = feature_matrix(points, ["sin_x2", "x1x2", "x1sq", "x2"])
+    np.testing.assert_array_equal(a0, [[np.sin(-2.0), -1.0, 0.25, -2.0], [0.0, 0.0, 9.0, 0.0]])
+    np.testing.assert_array_equal(feature_matrix([1.5, 2.5], ["x1", "x2sq"]), [[1.5, 6.25]])  # one point
+    assert [f.label for f in INPUT_FEATURES.values()] == ["x₁", "x₂", "x₁²", "x₂²", "x₁x₂", "sin x₁", "sin x₂"]
+    with pytest.raises(ValueError, match=r"unknown input features \['x3'\]"):
+        feature_matrix(points, ["x1", "x3"])
+    with pytest.raises(ValueError, match=r"points \(x₁, x₂\); got an array of shape \(2, 3\)"):
+        feature_matrix(np.ones((2, 3)), ["x1"])

@@ -196,3 +196,30 @@ def test_plots_draw_pictures_of_the_documented_size(tmp_path) -> None:
     assert_is_a_real_picture(boundary, plots.BOUNDARY_PIXELS)
     with pytest.raises(ValueError, match="2-D inputs"):
         plots.plot_decision_boundary(model, np.zeros((3, 4)), np.zeros(3), tmp_path / "x.png")
+
+
+def test_predict_computes_the_input_features_of_a_playground_model_from_points(tmp_path, capsys) -> None:
+    """A playground network on (x₁², x₂², sin x₁) takes points x₁,x₂ in `predict`, as in the playground."""
+    from chainrule.data import feature_matrix
+    from chainrule.web.config import parse_config
+    from chainrule.web.playground import Playground
+
+    playground = Playground(parse_config({"dataset": "circles", "features": ["x1sq", "x2sq", "sin_x1"],
+                                          "hidden": [3]}))
+    path = tmp_path / "model.npz"
+    path.write_bytes(playground.model_file())
+    points = np.array([[0.5, -1.0], [-2.0, 0.25]])
+    status, text, _ = run(["predict", str(path), "0.5,-1", "-2,0.25"], capsys)
+    assert status == 0 and "features x₁², x₂², sin x₁ of a point" in text
+    expected = playground.model(feature_matrix(points, ("x1sq", "x2sq", "sin_x1"))).data.reshape(2, -1)
+    printed = [line.split()[2:-1] for line in text.splitlines()[2:]]
+    np.testing.assert_allclose([[float(v.rstrip(",")) for v in row] for row in printed], expected, rtol=1e-7)
+    assert run(["predict", str(path), "1,2,3"], capsys)[0] == 2  # a point is two numbers, not three features
+
+
+def test_predict_refuses_a_model_file_whose_features_do_not_fit_its_network(tmp_path, capsys) -> None:
+    from chainrule.nn import MLP
+
+    path = io.save(MLP([3, 2, 1], rng=0), tmp_path / "m.npz", metadata={"features": ["x1", "x2"]})
+    status, _, err = run(["predict", str(path), "1,2"], capsys)
+    assert status == 2 and "input features ['x1', 'x2'] are not 3 of" in err and err.count("\n") == 1

@@ -71,7 +71,8 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     predict = _parser_for(
         sub, "predict",
         "Evaluate a saved model on inputs given on the command line: one example per argument, its numbers "
-        "separated by commas (or, for one example, just its numbers).",
+        "separated by commas (or, for one example, just its numbers). A model from the playground that takes "
+        "input features (x₁², sin x₁, ...) takes points x₁,x₂ here and computes its features itself.",
         "chainrule predict runs/demo/model.npz 0,0 0,1 1,0 1,1\n  chainrule predict runs/demo/model.npz -1,0 0.5,-0.5")
     predict.add_argument("model", metavar="MODEL", help="a model file written by chainrule train or demo")
     predict.add_argument("inputs", nargs="+", metavar="X", help="an example, e.g. 0,1 (negative numbers welcome)")
@@ -298,10 +299,26 @@ def _parse_examples(texts: Sequence[str], features: int) -> list[list[float]]:
     return rows
 
 
+def _input_features(metadata: dict, features: int) -> list[str] | None:
+    """The input features a model takes (its metadata's "features", as the playground saves them), checked
+    against its first layer; None for a model that takes its inputs as they are."""
+    from .data import INPUT_FEATURES
+
+    names = metadata.get("features")
+    if names is None:
+        return None
+    if (not isinstance(names, list) or not names or len(names) != features
+            or not all(isinstance(n, str) and n in INPUT_FEATURES for n in names)):
+        raise UsageError(f"the model file's input features {str(names)[:80]} are not {features} of "
+                         f"{', '.join(INPUT_FEATURES)}")
+    return names
+
+
 def _predict_command(args: argparse.Namespace) -> int:
     import numpy as np
 
     from . import io
+    from .data import INPUT_FEATURES, feature_matrix
     from .nn.functional import predict_labels
     from .train import predict
 
@@ -311,12 +328,16 @@ def _predict_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     features = model.sizes[0] if hasattr(model, "sizes") else model.parameters()[0].shape[1]
-    X = np.array(_parse_examples(args.inputs, features))
-    outputs = predict(model, X).reshape(len(X), -1)
+    names = _input_features(metadata, features)
+    X = np.array(_parse_examples(args.inputs, 2 if names else features))
+    outputs = predict(model, X if names is None else feature_matrix(X, names)).reshape(len(X), -1)
     threshold = float(metadata.get("threshold", 0.5))
     labels = predict_labels(outputs, threshold)
+    if names:
+        print(f"the model takes the features {', '.join(INPUT_FEATURES[n].label for n in names)} of a point "
+              "(x₁, x₂); they are computed from each input")
     heading = "output (logits)" if metadata.get("loss") in ("ce", "bce_logits") else "output"
-    print(f"{'input':<24} {heading:<40} class")
+    print(f"{'input' if names is None else 'input (x₁, x₂)':<24} {heading:<40} class")
     for x, y, label in zip(X, outputs, labels):
         inputs = ", ".join(f"{v:g}" for v in x)
         values = ", ".join(f"{v:.8g}" for v in y)

@@ -1,5 +1,6 @@
 """Small seeded data sets for classification (XOR, circles, moons, spirals, Gaussian blobs, 8×8 digits),
-a train/test split, and a mini-batch iterator.
+a train/test split, a mini-batch iterator, and the input features (x₁², sin x₁, ...) that a network of the
+playground may take instead of a point (x₁, x₂).
 
 Every generator returns (X, y): X of shape (n, d) in float64 and y of shape (n,) with integer class labels.
 Nothing is downloaded: the digits come from scikit-learn's bundled copy.
@@ -7,7 +8,7 @@ Nothing is downloaded: the digits come from scikit-learn's bundled copy.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -166,6 +167,37 @@ def load_dataset(name: str, n: int | None = None, noise: float | None = None, se
     if noise is not None:
         options["noise"] = noise
     return DATASETS[name](**options)
+
+
+# Input features of a point (x₁, x₂): the playground's networks may take these as a⁰ instead of the point, and
+# a model file saved there lists them in its metadata ("features"), so `chainrule predict` applies them too.
+class InputFeature(NamedTuple):
+    """One input feature: its label as printed (x₁²) and its column for points X of shape (n, 2)."""
+    label: str
+    compute: Callable[[np.ndarray], np.ndarray]
+
+
+INPUT_FEATURES: dict[str, InputFeature] = {
+    "x1": InputFeature("x₁", lambda X: X[:, 0]),
+    "x2": InputFeature("x₂", lambda X: X[:, 1]),
+    "x1sq": InputFeature("x₁²", lambda X: X[:, 0] ** 2),
+    "x2sq": InputFeature("x₂²", lambda X: X[:, 1] ** 2),
+    "x1x2": InputFeature("x₁x₂", lambda X: X[:, 0] * X[:, 1]),
+    "sin_x1": InputFeature("sin x₁", lambda X: np.sin(X[:, 0])),
+    "sin_x2": InputFeature("sin x₂", lambda X: np.sin(X[:, 1])),
+}
+
+
+def feature_matrix(X: np.ndarray, features: tuple[str, ...] | list[str]) -> np.ndarray:
+    """The network's input a⁰ for each point (x₁, x₂) in the rows of X: one column per feature, in the order
+    given. ValueError naming an unknown feature or points that are not pairs."""
+    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"input features are computed from points (x₁, x₂); got an array of shape {X.shape}")
+    unknown = [name for name in features if name not in INPUT_FEATURES]
+    if unknown or not features:
+        raise ValueError(f"unknown input features {unknown or '(none given)'}; known: {', '.join(INPUT_FEATURES)}")
+    return np.stack([INPUT_FEATURES[name].compute(X) for name in features], axis=1)
 
 
 def _check_pair(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..data import INPUT_FEATURES
 from ..nn.activations import ACTIVATIONS as ACTIVATION_REGISTRY
 from ..nn.functional import OUTPUT_ACTIVATION
 from ..optim import OPTIMIZERS as OPTIMIZER_REGISTRY
@@ -18,8 +19,7 @@ DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "regression")
 REGRESSION = "regression"
 REGRESSION_LOSSES = ("mse", "half_sum")
 # The input features a network may take, as in TensorFlow Playground: name → what a⁰ holds.
-FEATURES = {"x1": "x₁", "x2": "x₂", "x1sq": "x₁²", "x2sq": "x₂²", "x1x2": "x₁x₂", "sin_x1": "sin x₁",
-            "sin_x2": "sin x₂"}
+FEATURES = {name: feature.label for name, feature in INPUT_FEATURES.items()}  # chainrule.data's, by label
 # A penalty on the weights (never the biases) added to the cost: λ Σ|w| (l1) or ½ λ Σ w² (l2).
 REGULARIZATIONS = ("none", "l1", "l2")
 ACTIVATIONS = tuple(ACTIVATION_REGISTRY)  # the names of the registries: one list each, in chainrule.nn / optim

@@ -1,5 +1,5 @@
 """The playground's 2-D data: chainrule.data's generators, a noisy XOR and a regression surface, split into
-training and test sets; and the input features (x₁², sin x₁, ...) a network may take instead of (x₁, x₂).
+training and test sets. The input features (x₁², sin x₁, ...) are chainrule.data's (`feature_matrix`).
 
 `chainrule.data.xor()` is the fixed four-point problem; a train/test split needs more points, so here XOR
 is the four corners of {0, 1}² repeated with Gaussian noise, each point labelled by its corner.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import data
+from ..data import feature_matrix  # noqa: F401 - the features are data's; the playground imports them here
 from .config import PlaygroundConfig, train_size
 
 
@@ -36,18 +37,6 @@ def regression_surface(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.
     X = rng.uniform(-2.0, 2.0, (n, 2))
     t = 0.5 * np.sin(1.5 * X[:, 0]) * np.cos(1.5 * X[:, 1]) + rng.normal(0.0, noise / 4, n)
     return X, t.astype(np.float64)
-
-
-FEATURE_FUNCTIONS = {
-    "x1": lambda X: X[:, 0], "x2": lambda X: X[:, 1], "x1sq": lambda X: X[:, 0] ** 2, "x2sq": lambda X: X[:, 1] ** 2,
-    "x1x2": lambda X: X[:, 0] * X[:, 1], "sin_x1": lambda X: np.sin(X[:, 0]), "sin_x2": lambda X: np.sin(X[:, 1]),
-}
-
-
-def feature_matrix(X: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
-    """The network's input a⁰ for each point (x₁, x₂): one column per feature, in the order given."""
-    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-    return np.stack([FEATURE_FUNCTIONS[name](X) for name in features], axis=1)
 
 
 def noisy_xor(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
