@@ -80,7 +80,7 @@ FUNCTIONS = {"ln", "log", "exp", "max", "min", "tanh"}
 SPACES = {"quad": 1.0, "qquad": 2.0, ",": 0.17, ";": 0.28, " ": 0.25}
 ASCII_OPERATORS = {"+": "+", "-": "−", "=": "=", "(": "(", ")": ")", "[": "[", "]": "]", ",": ",",
                    "/": "/", "<": "<", ">": ">", "|": "|", ";": ";", ":": ":", "!": "!", ".": "."}
-_TOKEN = re.compile(r"\\[A-Za-z]+|\\[,; ]|\d+(?:\.\d+)?|\s+|.", re.DOTALL)
+_TOKEN = re.compile(r"\\[A-Za-z]+|\\[,; {}]|\d+(?:\.\d+)?|\s+|.", re.DOTALL)
 
 
 # --------------------------------------------------------------------------------------- the parser
@@ -204,9 +204,9 @@ class _Parser:
     def delimiter(self) -> object:
         """The delimiter after \\left or \\right (\\left. is none)."""
         delimiter = self.take()
-        delimiter = {"\\{": "{", "\\}": "}"}.get(delimiter, delimiter)
-        if delimiter not in "()[]|.":
+        if delimiter not in ("(", ")", "[", "]", "|", ".", "\\{", "\\}"):
             raise self.error(f"unsupported delimiter {delimiter!r}")
+        delimiter = delimiter.removeprefix("\\")
         return Row(()) if delimiter == "." else Operator(delimiter, delimiter)
 
 
