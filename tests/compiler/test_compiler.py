@@ -146,19 +146,6 @@ def test_a_tensor_argument_receives_its_gradient():
         np.testing.assert_allclose(w.grad.data, 6 * np.array(values))
 
 
-def test_explain_code_prints_the_generated_step_beside_bp1_to_bp4(capsys):
-    from chainrule.cli import main
-
-    assert main(["explain", "examples/two-two-two.json", "--code"]) == 0
-    out = capsys.readouterr().out
-    assert "BP1" in out and "BP4" in out
-    source = out[out.index("def training_step"):]
-    compile(source, "explain-code", "exec")  # the printed code is valid Python
-    for line in ("z1 = a0 @ W1.T; z1 += b1", "delta2 = ", "delta1 = da1 * a1 * (1 - a1)", "dW1 = delta1.T * a0",
-                 "W2 -= dW2 * optimizer.lr"):
-        assert line in source, line
-
-
 @pytest.mark.parametrize("cost", sorted(COSTS))
 def test_every_cost_with_new_data_at_each_call_equals_eager(cost):
     """Targets that change between calls reach the program as inputs (a cost that turned them into a constant

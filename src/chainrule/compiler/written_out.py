@@ -34,7 +34,8 @@ def training_step_source(model: Module, x: Any, t: Any, loss: str = "half_sum", 
     X = np.atleast_2d(np.asarray(x, dtype=dtype))
     targets = np.asarray(t)
     if loss == "ce":
-        labels = targets.argmax(axis=-1) if targets.ndim == X.ndim and targets.shape[-1] > 1 else targets
+        one_hot = targets.ndim == max(np.ndim(x), 1) and targets.shape[-1] > 1  # a row per example, as x has
+        labels = targets.argmax(axis=-1) if one_hot else targets
         T = np.atleast_1d(labels).astype(np.int64)
     else:
         T = targets.astype(dtype).reshape(len(X), -1)
