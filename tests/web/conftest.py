@@ -1,5 +1,6 @@
-"""Fixtures for the playground's browser tests: a live server in a thread, headless Debian chromium, a
-folder for screenshots (reported at the end of the run).
+"""Fixtures for the playground's tests: an API client as the page is one and a small session in it; for the
+browser tests, a live server in a thread, headless Debian chromium, a folder for screenshots (reported at the
+end of the run).
 
 Without chromium or playwright the browser tests skip with the reason, unless CHAINRULE_REQUIRE_BROWSER=1
 (as CI sets): then they fail.
@@ -14,12 +15,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from web_helpers import SMALL, page_client
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 _written: list[Path] = []
+
+
+@pytest.fixture
+def client():
+    """The playground's API (at most 4 sessions) through Starlette's test client, sending what the page sends."""
+    return page_client(capacity=4)
+
+
+@pytest.fixture
+def session(client) -> dict:
+    """A new session of the SMALL settings: its state, with the data."""
+    answer = client.post("/api/sessions", json={"config": SMALL})
+    assert answer.status_code == 201
+    return answer.json()
 
 
 def _skip_or_fail(reason: str) -> None:

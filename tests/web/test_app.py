@@ -1,5 +1,7 @@
 """The playground's HTTP API, through Starlette's test client: every endpoint, the bounds, and the 4xx answers;
-then the server under abuse: diverged numbers, wrong types, cross-site requests, capacity, hosts, headers.
+then the server under abuse: diverged numbers, wrong types, the client cookie, one client's heavy training.
+The front door (hosts, cross-site requests, headers) is specified in test_security.py, the sessions' caps and
+expiry in test_sessions.py, the settings' bounds in test_config.py.
 
 A bad request always gets a 4xx status and a JSON body {"error": "..."} whose message says what was wrong.
 """
@@ -7,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import math
 import time
 
@@ -16,41 +17,13 @@ import httpx
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
+from web_helpers import PAGE_HEADERS, PAGE_ORIGIN, SMALL, refused, url
 
 import chainrule as cr
 from chainrule.nn import get_loss
 from chainrule.web import create_app
 from chainrule.web.app import state_json
 from chainrule.web.config import MAX_BODY_BYTES
-from chainrule.web.security import PAGE_POLICY
-from chainrule.web.sessions import ACTIVE_SECONDS, ServerFull, SessionStore
-
-PAGE_HEADERS = {"X-Chainrule": "1"}   # what the playground page sends with every request
-SMALL = {"n_points": 40, "hidden": [3], "activation": "tanh", "loss": "bce", "seed": 2}
-
-
-@pytest.fixture
-def client() -> TestClient:
-    return TestClient(create_app(capacity=4), base_url="http://127.0.0.1:8000", headers=PAGE_HEADERS)
-
-
-@pytest.fixture
-def session(client) -> dict:
-    answer = client.post("/api/sessions", json={"config": SMALL})
-    assert answer.status_code == 201
-    return answer.json()
-
-
-def url(session: dict, action: str = "") -> str:
-    return f"/api/sessions/{session['session']}" + (f"/{action}" if action else "")
-
-
-def refused(answer, status: int, *words: str) -> str:
-    assert answer.status_code == status, answer.text
-    message = answer.json()["error"]
-    for word in words:
-        assert word in message, message
-    return message
 
 
 # ------------------------------------------------------------------------------------ every endpoint
@@ -62,12 +35,6 @@ def test_the_page_and_its_static_files_are_served_with_a_content_policy(client):
     for name in ("js/main.js", "js/network.js", "js/formulas.js", "js/plots.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
     refused(client.get("/static/nothing.js"), 404, "not found")
-
-
-def test_options_list_the_choices_bounds_and_defaults(client):
-    options = client.get("/api/options").json()
-    assert "xor" in options["datasets"] and "ce" in [loss["name"] for loss in options["losses"]]
-    assert options["limits"]["hidden_layers"] == [0, 6] and options["defaults"]["dataset"] == "xor"
 
 
 def test_a_new_session_returns_its_state_with_the_data(session):
@@ -139,26 +106,7 @@ def test_reset_draws_the_same_weights_from_the_seed_and_clears_the_history(clien
     assert state["weights"] == session["weights"] and state["history"]["updates"] == [0]
 
 
-def test_the_explain_link_gives_the_derivation_of_the_current_example(client, session):
-    client.post(url(session, "example"), json={"split": "train", "index": 3})
-    page = client.get(url(session, "explain"))
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "train example #3" in page.text and "<math" in page.text
-    assert "default-src 'none'" in page.headers["content-security-policy"]
-
-
 # ------------------------------------------------------------------------------------ bounds and 4xx answers
-@pytest.mark.parametrize("config, words", [
-    ({"hidden": [4] * 7}, ["hidden"]),
-    ({"hidden": [100]}, ["hidden[0]", "8"]),
-    ({"n_points": 100000}, ["n_points", "1000"]),
-    ({"lr": 1e9}, ["lr"]),
-    ({"batch_size": -1}, ["batch_size"]),
-    ({"loss": "os.system"}, ["loss"]),
-    ({"shell": "rm -rf /"}, ["unknown setting"]),
-])
-def test_oversized_or_unknown_settings_are_refused(client, config, words):
-    refused(client.post("/api/sessions", json={"config": config}), 422, *words)
 
 
 @pytest.mark.parametrize("body, status, words", [
@@ -195,26 +143,6 @@ def test_missing_or_unknown_fields_are_named(client, session):
     refused(client.post(url(session, "step")), 400, "needs a JSON object")
     refused(client.post(url(session, "step"), json={"action": "forward", "eval": "1"}), 422, "unknown field 'eval'")
     refused(client.post(url(session, "reset"), json={"anything": 1}), 422, "takes no fields")
-
-
-def test_requests_for_another_host_name_are_refused(client):
-    assert client.get("/api/options", headers={"host": "attacker.example"}).status_code == 400
-
-
-def test_an_unexpected_error_is_a_json_500_without_the_exception_text_and_it_is_logged(monkeypatch, caplog):
-    client = TestClient(create_app(), base_url="http://127.0.0.1:8000", headers=PAGE_HEADERS)
-    created = client.post("/api/sessions", json={"config": SMALL}).json()
-
-    def broken(self, action):
-        raise ArithmeticError("broken on purpose")
-    monkeypatch.setattr("chainrule.web.playground.Playground.step", broken)
-    with caplog.at_level(logging.ERROR, logger="chainrule.web"):
-        answer = client.post(url(created, "step"), json={"action": "forward"})
-    message = refused(answer, 500, "internal error", "server's log")
-    assert "broken" not in answer.text and "ArithmeticError" not in message
-    assert answer.headers["x-content-type-options"] == "nosniff" and "content-security-policy" in answer.headers
-    assert "broken on purpose" in caplog.text and "/step" in caplog.text        # the details stay server-side
-    assert client.get(url(created)).status_code == 200
 
 
 # ------------------------------------------------------------------------------------ NaN and infinity are data
@@ -302,128 +230,12 @@ def test_a_wrongly_typed_query_is_refused(client, session):
     refused(client.get(url(session) + "?data=[1]"), 422, "data must be 1 or 0")
 
 
-# ------------------------------------------------------------------------------------ cross-site requests
-PAGE_ORIGIN = "http://127.0.0.1:8000"
-
-
-def test_a_state_change_without_the_page_header_is_refused_and_changes_nothing():
-    app = create_app()
-    bare = TestClient(app, base_url=PAGE_ORIGIN)
-    refused(bare.post("/api/sessions"), 403, "X-Chainrule: 1")                       # a POST with no body
-    form = bare.post("/api/sessions", content=b"config=1", headers={"content-type": "text/plain"})
-    refused(form, 403, "X-Chainrule")                                                 # what a <form> can send
-    assert len(app.state.api.sessions) == 0
-    assert bare.get("/api/options").status_code == 200                               # reading needs no header
-
-
-@pytest.mark.parametrize("origin", ["http://attacker.example", "http://127.0.0.1:9999", "https://127.0.0.1:8000",
-                                    "null", "http://127.0.0.1:8000.attacker.example", "http://localhost:8000"])
-def test_a_state_change_from_another_origin_is_refused_even_with_the_header(client, session, origin):
-    refused(client.post("/api/sessions", headers={"origin": origin}), 403, "another origin")
-    refused(client.post(url(session, "step"), json={"action": "forward"}, headers={"origin": origin}), 403)
-    assert client.get(url(session)).json()["pass"]["phase"] == "idle"
-
-
-@pytest.mark.parametrize("site", ["cross-site", "same-site"])
-def test_a_state_change_the_browser_marks_as_from_another_site_is_refused(client, site):
-    refused(client.post("/api/sessions", headers={"sec-fetch-site": site}), 403, "another site")
-
-
-def test_the_pages_own_origin_may_change_state(client):
-    headers = {"origin": PAGE_ORIGIN, "sec-fetch-site": "same-origin"}
-    assert client.post("/api/sessions", json={"config": SMALL}, headers=headers).status_code == 201
-
-
-def test_a_cross_origin_preflight_is_never_granted(client):
-    answer = client.options("/api/sessions", headers={"origin": "http://attacker.example",
-                                                      "access-control-request-method": "POST",
-                                                      "access-control-request-headers": "x-chainrule"})
-    assert answer.status_code >= 400 and "access-control-allow-origin" not in answer.headers
-
-
-# ------------------------------------------------------------------------------------ clients, caps and expiry
+# ------------------------------------------------------------------------------------ clients
 def test_the_client_cookie_is_http_only_same_site_strict_and_issued_once(client):
     first = client.post("/api/sessions", json={"config": SMALL})
     cookie = first.headers["set-cookie"].lower()
     assert "chainrule_client=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
     assert "set-cookie" not in client.post("/api/sessions", json={"config": SMALL}).headers
-
-
-def test_a_session_belongs_to_the_browser_that_created_it(client, session):
-    stranger = TestClient(client.app, base_url=PAGE_ORIGIN, headers=PAGE_HEADERS)
-    refused(stranger.get(url(session)), 404, "no such session")
-    refused(stranger.post(url(session, "step"), json={"action": "forward"}), 404, "no such session")
-    assert client.get(url(session)).status_code == 200
-
-
-def test_a_full_server_answers_429_with_retry_after_and_evicts_nobody():
-    app = create_app(capacity=3)
-    clients = [TestClient(app, base_url=PAGE_ORIGIN, headers=PAGE_HEADERS) for _ in range(4)]
-    sessions = [c.post("/api/sessions", json={"config": SMALL}).json() for c in clients[:3]]
-    full = clients[3].post("/api/sessions", json={"config": SMALL})
-    refused(full, 429, "full", "try again")
-    assert int(full.headers["retry-after"]) >= 1
-    assert all(c.get(url(s)).status_code == 200 for c, s in zip(clients, sessions))
-
-
-def test_a_browser_at_its_cap_gets_429_while_its_sessions_are_in_use(client):
-    app = create_app(per_client=2)
-    browser = TestClient(app, base_url=PAGE_ORIGIN, headers=PAGE_HEADERS)
-    kept = [browser.post("/api/sessions", json={"config": SMALL}).json() for _ in range(2)]
-    refused(browser.post("/api/sessions", json={"config": SMALL}), 429, "already has 2")
-    assert all(browser.get(url(s)).status_code == 200 for s in kept)
-    other = TestClient(app, base_url=PAGE_ORIGIN, headers=PAGE_HEADERS)
-    assert other.post("/api/sessions", json={"config": SMALL}).status_code == 201
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_an_idle_session_expires_and_a_used_one_does_not():
-    clock = Clock()
-    store = SessionStore(capacity=10, idle_seconds=600, clock=clock)
-    idle, used = store.add("alice", object()), store.add("bob", object())
-    for _ in range(3):
-        clock.now += 300
-        assert store.get(used.id, "bob") is used
-    assert store.get(idle.id, "alice") is None and idle.id not in store and store.expired == 1
-    assert store.get(used.id, "alice") is None and used.id in store     # the id alone is not enough
-
-
-def test_a_session_in_use_is_never_removed_however_long_its_request_takes():
-    clock = Clock()
-    store = SessionStore(capacity=1, per_client=1, idle_seconds=60, clock=clock)
-    session = store.add("alice", object())
-
-    async def long_request() -> None:
-        async with store.use(session):
-            clock.now += 10_000
-            with pytest.raises(ServerFull):
-                store.admit("bob")            # full, and the busy session does not expire
-            with pytest.raises(ServerFull):
-                store.admit("alice")          # not even its own client may replace it
-    anyio.run(long_request)
-    assert session.id in store
-
-
-def test_at_its_cap_a_browser_reuses_its_own_longest_idle_session_never_anothers():
-    clock = Clock()
-    store = SessionStore(capacity=10, per_client=2, idle_seconds=3600, clock=clock)
-    old, recent = store.add("alice", object()), store.add("alice", object())
-    neighbour = store.add("bob", object())
-    clock.now += ACTIVE_SECONDS / 2
-    store.get(recent.id, "alice")
-    with pytest.raises(ServerFull) as caught:
-        store.add("alice", object())
-    assert caught.value.status == 429 and caught.value.retry_after == math.ceil(ACTIVE_SECONDS / 2)
-    clock.now += ACTIVE_SECONDS / 2
-    store.add("alice", object())
-    assert old.id not in store and recent.id in store and neighbour.id in store and store.recycled == 1
 
 
 def test_one_clients_training_does_not_hold_up_another_clients_requests():
@@ -453,33 +265,3 @@ def test_one_clients_training_does_not_hold_up_another_clients_requests():
                 group.start_soon(read)
     anyio.run(main)
     assert done["read"] < done["train"]
-
-
-# ------------------------------------------------------------------------------------ hosts and headers
-@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000", "[::1]", "LOCALHOST"])
-def test_every_loopback_name_is_answered_including_ipv6_literals(client, host):
-    assert client.get("/api/options", headers={"host": host}).status_code == 200
-
-
-@pytest.mark.parametrize("host", ["attacker.example", "[::1", "::1:8000", "127.0.0.1:99999", "127.0.0.1:http",
-                                  "[::2]:8000", ""])
-def test_a_foreign_or_malformed_host_header_is_refused(client, host):
-    refused(client.get("/api/options", headers={"host": host}), 400, "host name")
-
-
-def test_every_response_says_nosniff_and_carries_a_content_policy(client, session):
-    answers = {
-        "page": client.get("/"), "script": client.get("/static/js/main.js"), "options": client.get("/api/options"),
-        "state": client.get(url(session)), "derivation": client.get(url(session, "explain")),
-        "not found": client.get("/api/nothing"), "wrong method": client.delete(url(session)),
-        "bad host": client.get("/", headers={"host": "attacker.example"}),
-        "cross-site": client.post("/api/sessions", headers={"origin": "http://attacker.example"}),
-        "bad field": client.post(url(session, "step"), json={"action": 1}),
-    }
-    for name, answer in answers.items():
-        assert answer.headers.get("x-content-type-options") == "nosniff", name
-        policy = answer.headers.get("content-security-policy", "")
-        assert "frame-ancestors 'none'" in policy and "http" not in policy and "*" not in policy, (name, policy)
-    assert answers["options"].headers["content-security-policy"].startswith("default-src 'none'")
-    assert "script-src 'self';" in PAGE_POLICY and "style-src-elem 'self';" in PAGE_POLICY
-    assert "script" not in answers["derivation"].headers["content-security-policy"]

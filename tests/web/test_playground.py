@@ -1,121 +1,15 @@
-"""The playground's compute layer: every number it shows is the engine's, and the step-through obeys BP1–BP4.
-
-The per-layer numbers of one example are checked three ways: against the equations (BP1–BP4 as NumPy
-identities between the quantities), against `chainrule.explain` (an independent layer-by-layer NumPy
-derivation), and against the engine's gradient of the cost with respect to the weights.
+"""The playground's compute layer: the step-through reveals one layer at a time and refuses steps out of order,
+an update moves the weights by the optimiser's rule, training learns and stops when its cost overflows, and new
+settings keep or rebuild the network. The per-layer numbers of one example are specified in test_trace.py.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from web_helpers import full_trace, playground
 
-import chainrule as cr
-from chainrule.explain.network import explain
-from chainrule.nn import get_loss
 from chainrule.web.config import MAX_UPDATES_PER_REQUEST, BadInput, parse_config
-from chainrule.web.datasets import make_split, noisy_xor
 from chainrule.web.playground import MAX_HISTORY, Conflict, History, Playground
-from chainrule.web.trace import trace_example
-
-SMALL = {"n_points": 40, "train_fraction": 0.5}
-
-
-def playground(**settings) -> Playground:
-    return Playground(parse_config({**SMALL, **settings}))
-
-
-def full_trace(p: Playground):
-    for _ in range(p.L):
-        p.step("forward")
-    for _ in range(p.L):
-        p.step("backward")
-    return p.step_through.trace
-
-
-CASES = [
-    {"activation": "sigmoid", "loss": "half_sum", "hidden": [2]},
-    {"activation": "tanh", "loss": "bce", "hidden": [3, 2]},
-    {"activation": "relu", "loss": "mse", "hidden": [4, 3, 2]},
-    {"activation": "softplus", "loss": "ce", "hidden": [3]},
-    {"activation": "leaky_relu", "loss": "ce", "hidden": []},
-]
-
-
-@pytest.mark.parametrize("settings", CASES, ids=lambda s: f"{s['activation']}-{s['loss']}-{len(s['hidden'])}")
-def test_trace_obeys_the_four_equations(settings):
-    p = playground(**settings, seed=3)
-    t = full_trace(p)
-    L = p.L
-    x, _, _ = p.current_example()
-    with cr.no_grad():
-        assert np.allclose(t.a[L], np.asarray(p.model(x[None, :]).data)[0], rtol=0, atol=1e-14)
-    for l in range(1, L + 1):
-        assert np.allclose(t.z[l], t.W[l] @ t.a[l - 1] + t.b[l], atol=1e-14)                 # z = W a + b
-        assert np.allclose(t.delta[l], t.dC_da[l] * t.sigma_prime[l], atol=1e-14)            # BP1, BP2 (⊙ σ')
-        assert np.allclose(t.db[l], t.delta[l], atol=1e-14)                                  # BP3
-        assert np.allclose(t.dW[l], np.outer(t.delta[l], t.a[l - 1]), atol=1e-14)            # BP4
-        if l < L:
-            assert np.allclose(t.dC_da[l], t.W[l + 1].T @ t.delta[l + 1], atol=1e-14)         # BP2's sum
-
-
-@pytest.mark.parametrize("settings", CASES, ids=lambda s: f"{s['activation']}-{s['loss']}-{len(s['hidden'])}")
-def test_trace_equals_the_independent_derivation_of_explain(settings):
-    p = playground(**settings, seed=5)
-    t = full_trace(p)
-    x, t_explain = p.explanation_inputs()
-    d = explain(p.model, x, t_explain, loss=p.config.loss, lr=p.config.lr).derivation
-    assert t.cost == pytest.approx(d.cost, rel=1e-12, abs=1e-15)
-    for l in range(1, p.L + 1):
-        assert np.allclose(t.z[l], d.z[l][:, 0], rtol=1e-12, atol=1e-14)
-        assert np.allclose(t.a[l], d.a[l][:, 0], rtol=1e-12, atol=1e-14)
-        assert np.allclose(t.delta[l], d.delta[l][:, 0], rtol=1e-10, atol=1e-14)
-        assert np.allclose(t.dW[l], d.dW[l], rtol=1e-10, atol=1e-14)
-        assert np.allclose(t.db[l], d.db[l].reshape(-1), rtol=1e-10, atol=1e-14)
-
-
-def test_weight_gradients_equal_the_engines_gradient_of_the_cost():
-    p = playground(activation="tanh", loss="bce", hidden=[3, 3], seed=2)
-    t = full_trace(p)
-    x, _, target = p.current_example()
-    weights = [np.array(layer.weight.data) for layer in p.model.layers]
-    biases = [np.array(layer.bias.data) for layer in p.model.layers]
-
-    def cost(*Ws):
-        a = cr.tensor(x[None, :])
-        for l, (W, b) in enumerate(zip(Ws, biases), start=1):
-            a = cr.linear(a, W, b)
-            a = cr.tanh(a) if l < len(Ws) else cr.sigmoid(a)
-        return get_loss("bce")(a, target)
-
-    grads = cr.grad(cost, argnums=tuple(range(len(weights))))(*weights)
-    for l, g in enumerate(grads, start=1):
-        assert np.allclose(t.dW[l], np.asarray(g), rtol=1e-12, atol=1e-15)
-
-
-@pytest.mark.parametrize("kind, rate", [("l1", 0.03), ("l2", 0.2)])
-def test_with_a_penalty_and_features_the_gradients_equal_the_engines_gradient_of_the_whole_cost(kind, rate):
-    p = playground(activation="tanh", loss="bce", hidden=[3], seed=2, features=["x1", "x2", "x1x2", "sin_x1"],
-                   regularization=kind, regularization_rate=rate)
-    t = full_trace(p)
-    x, _, target = p.current_example()
-    point = p.current_point()
-    assert np.allclose(x, [point[0], point[1], point[0] * point[1], np.sin(point[0])], rtol=0, atol=1e-15)
-    weights = [np.array(layer.weight.data) for layer in p.model.layers]
-    biases = [np.array(layer.bias.data) for layer in p.model.layers]
-
-    def cost(*Ws):
-        a = cr.sigmoid(cr.linear(cr.tanh(cr.linear(cr.tensor(x[None, :]), Ws[0], biases[0])), Ws[1], biases[1]))
-        penalty = sum((cr.abs(W).sum() * rate if kind == "l1" else (W * W).sum() * (rate / 2)) for W in Ws)
-        return get_loss("bce")(a, target) + penalty
-
-    grads = cr.grad(cost, argnums=(0, 1))(*weights)
-    for l, g in enumerate(grads, start=1):
-        assert np.allclose(t.dW[l], np.asarray(g), rtol=1e-12, atol=1e-15)
-        share = rate * (np.sign(weights[l - 1]) if kind == "l1" else weights[l - 1])
-        assert np.allclose(t.dW_penalty[l], share, rtol=1e-12, atol=0)
-        assert np.allclose(t.dW[l], np.outer(t.delta[l], t.a[l - 1]) + share, rtol=1e-12, atol=1e-15)   # BP4 + λ…
-        assert np.allclose(t.db[l], t.delta[l], rtol=0, atol=0)                                           # BP3 as is
-    assert t.cost == pytest.approx(float(cost(*weights).item()), rel=1e-14)
 
 
 def test_training_with_l2_shrinks_the_weights_that_the_data_does_not_need():
@@ -125,14 +19,6 @@ def test_training_with_l2_shrinks_the_weights_that_the_data_does_not_need():
         p.train(20)
     norm = lambda p: sum(float(np.sum(np.asarray(layer.weight.data) ** 2)) for layer in p.model.layers)
     assert norm(shrunk) < norm(plain)
-
-
-def test_trace_leaves_the_gradients_of_the_example_in_the_parameters():
-    p = playground(seed=4)
-    x, _, target = p.current_example()
-    t = trace_example(p.model, p.config.loss, x, target)
-    for l, layer in enumerate(p.model.layers, start=1):
-        assert np.array_equal(layer.weight.grad.data, t.dW[l])
 
 
 def test_step_through_reveals_one_layer_at_a_time():
@@ -252,39 +138,3 @@ def test_history_is_thinned_past_its_limit_and_keeps_the_newest_point():
         h.add(updates=i, epoch=i, train_loss=float(i), test_loss=float(i), train_accuracy=0.5, test_accuracy=0.5)
     assert len(h.updates) <= MAX_HISTORY and h.updates[-1] == MAX_HISTORY + 4 and h.updates[0] == 0
     assert h.updates == sorted(h.updates)
-
-
-def test_noisy_xor_labels_each_point_by_its_corner():
-    X, y = noisy_xor(400, 0.0, seed=0)
-    assert np.array_equal(y, np.logical_xor(X[:, 0] > 0.5, X[:, 1] > 0.5).astype(int))
-    assert set(np.bincount(y)) == {200}
-
-
-def test_the_split_has_the_asked_sizes_and_is_seeded():
-    config = parse_config({"dataset": "moons", "n_points": 100, "train_fraction": 0.7, "seed": 9})
-    a, b = make_split(config), make_split(config)
-    assert len(a.y_train) == 70 and len(a.y_test) == 30
-    assert np.array_equal(a.X_train, b.X_train)
-
-
-@pytest.mark.parametrize("settings, named", [
-    ({"hidden": [2] * 7}, "hidden"),
-    ({"hidden": [9]}, "hidden[0]"),
-    ({"hidden": [0]}, "hidden[0]"),
-    ({"hidden": "4,4"}, "hidden"),
-    ({"n_points": 5000}, "n_points"),
-    ({"n_points": 10.5}, "n_points"),
-    ({"lr": 0}, "lr"),
-    ({"lr": 11}, "lr"),
-    ({"lr": "0.1"}, "lr"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"noise": -0.1}, "noise"),
-    ({"seed": True}, "seed"),
-    ({"dataset": "mnist"}, "dataset"),
-    ({"activation": "__import__('os')"}, "activation"),
-    ({"colour": "red"}, "unknown setting"),
-])
-def test_a_setting_out_of_bounds_is_refused_naming_it(settings, named):
-    with pytest.raises(BadInput) as caught:
-        parse_config(settings)
-    assert named in str(caught.value) and caught.value.status == 422

@@ -1,0 +1,67 @@
+"""The playground's "full derivation" page (`chainrule.web.explain_page`): `chainrule explain`'s self-contained
+HTML for the session's network as it is now, on the example being stepped through, with the session's cost and
+learning rate; its title says which example and, with a penalty, that the cost shown leaves it out; an example
+that explain cannot derive is refused with explain's reason.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from web_helpers import playground, url
+
+from chainrule.explain import explain, render
+from chainrule.web.config import BadInput
+from chainrule.web.explain_page import explanation_html
+
+
+def test_the_explain_link_gives_the_derivation_of_the_current_example(client, session):
+    client.post(url(session, "example"), json={"split": "train", "index": 3})
+    page = client.get(url(session, "explain"))
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "train example #3" in page.text and "<math" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("settings, split, index, target", [
+    ({"loss": "bce", "lr": 0.3}, "train", 5, lambda y: [float(y)]),
+    ({"loss": "ce", "lr": 0.05, "hidden": [3, 2]}, "test", 2, int),
+    ({"loss": "half_sum", "dataset": "regression", "activation": "sigmoid"}, "train", 0, lambda y: [float(y)]),
+])
+def test_the_page_is_explains_derivation_of_the_current_example_with_the_sessions_cost_and_rate(
+        settings, split, index, target):
+    p = playground(**settings, seed=3)
+    p.choose_example(split, index)
+    X, y = (p.split.X_train, p.split.y_train) if split == "train" else (p.split.X_test, p.split.y_test)
+    title = f"Back-propagation for {split} example #{index} of the playground ({p.config.dataset})"
+    expected = explain(p.model, X[index], target(y[index]), loss=settings["loss"], lr=p.config.lr, title=title)
+    assert explanation_html(p) == render(expected, "html")
+
+
+def test_the_page_follows_the_weights_as_they_are_now():
+    p = playground(hidden=[2], seed=1)
+    before = explanation_html(p)
+    p.set_weight(2, 0, 1, 0.75)
+    after = explanation_html(p)
+    assert after != before and after == explanation_html(p)
+
+
+def test_with_a_penalty_the_title_says_the_cost_leaves_it_out():
+    title = "Back-propagation for train example #0 of the playground (xor)"
+    penalised = explanation_html(playground(regularization="l1", regularization_rate=0.01))
+    assert f"<title>{title} (the cost without the playground&#x27;s L1 penalty)</title>" in penalised
+    for settings in ({"regularization": "l2", "regularization_rate": 0.0}, {}):
+        assert f"<title>{title}</title>" in explanation_html(playground(**settings))
+
+
+def test_the_page_has_no_script():
+    page = explanation_html(playground())
+    assert page.lstrip().lower().startswith("<!doctype html") and "<script" not in page.lower()
+
+
+def test_an_example_explain_cannot_derive_is_refused_with_its_reason():
+    p = playground(hidden=[2], seed=1)
+    p.model.layers[0].weight.data[0, 0] = np.inf                         # as after an overflow
+    with pytest.raises(BadInput) as caught:
+        explanation_html(p)
+    assert caught.value.status == 422
+    assert str(caught.value).startswith("no derivation for this example: explain: 1 of the 4 entries of W¹")
