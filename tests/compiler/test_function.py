@@ -239,3 +239,15 @@ def test_profile_times_every_statement():
     assert len(rows) == len(compiled._latest.statement_lines)
     assert all(seconds >= 0 for seconds, _ in rows)
     assert any(" @ " in line for _, line in rows)
+
+
+def test_profile_lists_the_statements_slowest_first_and_moves_the_parameters_on():
+    model, _, step = _problem([2, 3, 1], "tanh", "mse", "sgd", np.float64)
+    compiled = CompiledFunction(step)
+    before = model.parameters()[0].data.copy()
+    rows = compiled.profile(repeat=4)
+    seconds = [s for s, _ in rows]
+    assert seconds == sorted(seconds, reverse=True)
+    assert sorted(line for _, line in rows) == sorted(compiled._latest.statement_lines)
+    assert not np.array_equal(model.parameters()[0].data, before)  # 1 call + 4 timed replays: 5 SGD steps
+    assert compiled.traces == 1
