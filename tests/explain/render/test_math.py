@@ -10,7 +10,17 @@ import pytest
 
 from chainrule.explain.render.build import document
 from chainrule.explain.render.document import Callout, Equation, Items, Math, Paragraph, Table
-from chainrule.explain.render.math import Ident, Number, Operator, Row, Scripts, parse, to_latex, to_mathml, to_text
+from chainrule.explain.render.math import (
+    Ident,
+    Number,
+    Operator,
+    Row,
+    Scripts,
+    parse,
+    to_latex,
+    to_mathml,
+    to_text,
+)
 
 
 def test_a_formula_renders_as_unicode_text_mathml_and_latex():
