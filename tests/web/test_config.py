@@ -232,6 +232,8 @@ def test_json_short_cuts_a_long_value_to_forty_characters():
     assert json_short("abc") == "'abc'"
     long = json_short("x" * 100)
     assert len(long) == 40 and long == "'" + "x" * 36 + "..."
+    assert json_short("y" * 38) == "'" + "y" * 38 + "'"                       # 40 characters: kept whole
+    assert json_short("y" * 39) == "'" + "y" * 36 + "..."                     # 41: cut
 
 
 def test_bad_input_is_a_value_error_with_a_status():
