@@ -10,6 +10,8 @@ import logging
 
 import anyio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from web_helpers import PAGE_HEADERS, PAGE_ORIGIN, SMALL, refused, url
 
@@ -134,6 +136,29 @@ def test_every_response_says_nosniff_and_carries_a_content_policy(client, sessio
 ])
 def test_split_host_reads_a_name_and_an_optional_port(authority, parsed):
     assert split_host(authority) == parsed
+
+
+names = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,30}[A-Za-z0-9])?", fullmatch=True)
+ports = st.none() | st.integers(min_value=0, max_value=65535)
+
+
+def authority(name: str, port: int | None) -> str:
+    return name + ("" if port is None else f":{port}")
+
+
+@given(names, ports)
+def test_any_host_name_with_any_port_reads_back_lower_cased(name, port):
+    assert split_host(authority(name, port)) == (name.lower(), port)
+    assert split_host(authority(f"[{name}]", port)) == (name.lower(), port)          # brackets are taken off
+    assert split_host(authority(name, 65536 + (port or 0))) is None
+
+
+@given(names, ports, st.sampled_from(["http", "https"]))
+def test_a_page_is_always_of_the_origin_its_host_header_names(name, port, scheme):
+    host = authority(name, port)
+    assert same_origin(f"{scheme}://{host}", scheme, host)
+    assert not same_origin(f"{scheme}://{host}", {"http": "https", "https": "http"}[scheme], host)
+    assert not same_origin(f"{scheme}://{host}.attacker.example", scheme, host)
 
 
 def test_allowed_hosts_match_by_name_on_any_port_and_star_allows_any_well_formed_one():

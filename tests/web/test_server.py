@@ -77,7 +77,7 @@ def running(host: str) -> Iterator[str]:
 
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback (the Host check of [::1] is "
-                                                 "covered by test_web_api's unit tests)")
+                                                 "covered by test_security.py)")
 def test_a_server_bound_to_ipv6_loopback_answers_requests_for_its_own_address():
     with running("::1") as url, httpx.Client(base_url=url, headers={"X-Chainrule": "1", "Origin": url}) as client:
         assert url.startswith("http://[::1]:")
