@@ -377,6 +377,10 @@ def _add_explain_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours on a terminal")
     parser.add_argument("--fixed-biases", action="store_true",
                         help="update only the weights, as some step-by-step articles do (default: biases too)")
+    parser.add_argument("--regularization", choices=["none", "l1", "l2"], default="none",
+                        help="a penalty on the weights added to the cost: l1, λ Σ|w|; l2, ½ λ Σ w² (default none)")
+    parser.add_argument("--regularization-rate", type=float, default=0.0, metavar="LAMBDA",
+                        help="its rate λ (default 0)")
     parser.add_argument("--code", action="store_true",
                         help="print the step as the NumPy source chainrule.compile writes for it (forward, "
                         "backward, update), with BP1-BP4 beside it, instead of the derivation")
@@ -432,6 +436,8 @@ def _explain_code(args: argparse.Namespace) -> int:
     from chainrule.compiler.written_out import training_step_source
 
     problem, x, t = _problem_for(args)
+    if args.regularization != "none":
+        raise UsageError("--code writes the step without a penalty; leave out --regularization")
     try:
         source = training_step_source(problem.model, x, t, args.loss or problem.loss,
                                       problem.lr if args.lr is None else args.lr, fixed_biases=args.fixed_biases)
@@ -471,7 +477,8 @@ def _explanation_for(args: argparse.Namespace):
 
     problem, x, t = _problem_for(args)
     return explain(problem.model, x, t, args.loss or problem.loss, problem.lr if args.lr is None else args.lr,
-                   title=problem.title, fixed_biases=args.fixed_biases)
+                   title=problem.title, fixed_biases=args.fixed_biases, regularization=args.regularization,
+                   regularization_rate=args.regularization_rate)
 
 
 def _write_explanation(explanation, out, format_: str) -> None:

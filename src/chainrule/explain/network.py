@@ -18,6 +18,7 @@ import numpy as np
 
 from ..autodiff import no_grad, tensor
 from ..nn.activations import ACTIVATIONS, derivative_by_engine
+from ..nn.functional import weight_penalty
 from ..numeric import central_difference
 
 MAX_PARAMETERS = 1000
@@ -209,6 +210,54 @@ class Cost:
         return rf"{lhs} = {scale}(p{sub}-{t})"
 
 
+@dataclass(frozen=True)
+class Penalty:
+    """A penalty on the weights added to the cost, C = C₀ + P(W) (never on the biases), with its derivative by
+    the textbook formula: l1, P = λ Σ|w| and ∂P/∂w = λ sign(w); l2, P = ½ λ Σ w² and ∂P/∂w = λ w.
+    The engine's version (chainrule.nn.functional.PENALTIES) checks both."""
+    kind: str = "none"
+    rate: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        """Whether there is a penalty at all (a kind other than "none" and λ > 0)."""
+        return self.kind != "none" and self.rate > 0
+
+    def value(self, W: list) -> float:
+        """P over the weight matrices W[1..L]."""
+        if not self.active:
+            return 0.0
+        if self.kind == "l1":
+            return self.rate * sum(float(np.abs(W[l]).sum()) for l in range(1, len(W)))
+        return 0.5 * self.rate * sum(float((W[l] * W[l]).sum()) for l in range(1, len(W)))
+
+    def gradient(self, W_l: np.ndarray) -> np.ndarray:
+        """∂P/∂W^l (zero without a penalty; at w = 0 the l1 derivative is taken as 0, as the engine's)."""
+        if not self.active:
+            return np.zeros_like(W_l)
+        return self.rate * (np.sign(W_l) if self.kind == "l1" else W_l)
+
+    def formula(self) -> str:
+        """P and ∂P/∂w in LaTeX."""
+        if self.kind == "l1":
+            return (rf"P = \lambda \sum |w|,\quad \frac{{\partial P}}{{\partial w}} = \lambda\,\operatorname{{sign}}(w),"
+                    rf"\quad \lambda = {self.rate:.6g}")
+        return rf"P = \frac{{1}}{{2}}\lambda \sum w^{{2}},\quad \frac{{\partial P}}{{\partial w}} = \lambda\, w,\quad \lambda = {self.rate:.6g}"
+
+
+NO_PENALTY = Penalty()
+
+
+def make_penalty(kind: str, rate: float) -> Penalty:
+    """A Penalty from a kind ("none", "l1", "l2") and λ, checked: ValueError naming what is wrong."""
+    if kind not in ("none", "l1", "l2"):
+        raise ValueError(f"explain: unknown penalty {kind!r}; choose one of none, l1, l2")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not (
+            math.isfinite(rate) and rate >= 0):
+        raise ValueError(f"explain: the penalty's rate λ must be a finite number ≥ 0, got {rate!r}")
+    return Penalty(kind, float(rate))
+
+
 def _softmax_columns(a: np.ndarray) -> np.ndarray:
     shifted = np.exp(a - a.max(axis=0, keepdims=True))
     return shifted / shifted.sum(axis=0, keepdims=True)
@@ -272,8 +321,11 @@ class Derivation:
     db: list
     W_new: list
     b_new: list
-    cost: float
-    cost_after: float
+    cost: float                 # C = C₀ + P before the step
+    cost_after: float           # and after it
+    penalty: float = 0.0        # P before the step (0 without a penalty)
+    penalty_after: float = 0.0
+    penalty_dW: list | None = None  # ∂P/∂W^l, already included in dW (None without a penalty)
 
 
 def forward(W: list, b: list, activations: list, x: np.ndarray) -> tuple[list, list]:
@@ -287,9 +339,10 @@ def forward(W: list, b: list, activations: list, x: np.ndarray) -> tuple[list, l
 
 
 def backpropagate(W: list, b: list, activations: list, x: np.ndarray, t: np.ndarray,
-                  cost: Cost, lr: float, fixed_biases: bool = False) -> Derivation:
+                  cost: Cost, lr: float, fixed_biases: bool = False, penalty: Penalty = NO_PENALTY) -> Derivation:
     """BP1–BP4 and one step of gradient descent, layer by layer, exactly as the equations read
-    (with fixed_biases, as some step-by-step articles do, only the weights move)."""
+    (with fixed_biases, as some step-by-step articles do, only the weights move; with a penalty P on the
+    weights, C = C₀ + P and ∂C/∂W^l = δ^l (a^{l−1})ᵀ + ∂P/∂W^l)."""
     L = len(W) - 1
     z, a = forward(W, b, activations, x)
     sigma_prime = [None] + [sigma_prime_of(activations[l], z[l]) for l in range(1, L + 1)]
@@ -302,12 +355,16 @@ def backpropagate(W: list, b: list, activations: list, x: np.ndarray, t: np.ndar
     for l in range(1, L + 1):
         db[l] = delta[l].sum(axis=1)                                                # (BP3), summed over examples
         dW[l] = delta[l] @ a[l - 1].T                                               # (BP4), summed over examples
+    penalty_dW = [None] + [penalty.gradient(W[l]) for l in range(1, L + 1)] if penalty.active else None
+    if penalty_dW is not None:
+        dW = [None] + [dW[l] + penalty_dW[l] for l in range(1, L + 1)]             # ∂C/∂w = BP4 + ∂P/∂w
 
     W_new = [None] + [W[l] - lr * dW[l] for l in range(1, L + 1)]                   # w ← w − η ∂C/∂w
     b_new = [None] + [b[l] if fixed_biases else b[l] - lr * db[l] for l in range(1, L + 1)]
     _, a_after = forward(W_new, b_new, activations, x)
+    P, P_after = penalty.value(W), penalty.value(W_new)
     return Derivation(W, b, z, a, sigma_prime, nabla_a, delta, dW, db, W_new, b_new,
-                      cost.value(a[L], t), cost.value(a_after[L], t))
+                      cost.value(a[L], t) + P, cost.value(a_after[L], t) + P_after, P, P_after, penalty_dW)
 
 
 # --------------------------------------------------------------------------------------- the checks
@@ -343,9 +400,11 @@ def _close(value: float, reference: float, tolerance: tuple[float, float]) -> bo
 _SUPERSCRIPT = dict(enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")) | {l: str(l) for l in range(10, 100)}
 
 
-def _engine_cost(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost) -> Any:
-    """C computed by the engine through the model and chainrule.nn's cost (x and t are rows)."""
-    return _cost_of_output(model(tensor(x)), t, cost)
+def _engine_cost(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, penalty: Penalty = NO_PENALTY) -> Any:
+    """C computed by the engine through the model, chainrule.nn's cost and its penalty (x and t are rows)."""
+    C = _cost_of_output(model(tensor(x)), t, cost)
+    extra = weight_penalty([layer.weight for layer in model.layers], penalty.kind, penalty.rate)
+    return C if extra is None else C + extra
 
 
 def _cost_of_output(y: Any, t: np.ndarray, cost: Cost) -> Any:
@@ -385,7 +444,7 @@ def _compare_all(params: list, derivation: Derivation, engine: tuple[list, list]
 
 
 def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, derivation: Derivation,
-          eps: float = 1e-6) -> Checks:
+          eps: float = 1e-6, penalty: Penalty = NO_PENALTY) -> Checks:
     """Compare every ∂C/∂w and ∂C/∂b with the engine's `.backward()` and with central differences.
 
     Raises GradientMismatchError naming the first parameter that disagrees. The model is left unchanged.
@@ -395,7 +454,7 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
     try:
         for w, bias in params:
             w.grad = bias.grad = None
-        C = _engine_cost(model, x, t, cost)
+        C = _engine_cost(model, x, t, cost, penalty)
         C.backward()
         engine_dW = [None] + [np.array(w.grad.data, dtype=np.float64) for w, _ in params]
         engine_db = [None] + [np.array(bias.grad.data, dtype=np.float64) for _, bias in params]
@@ -403,7 +462,7 @@ def check(model: Any, x: np.ndarray, t: np.ndarray, cost: Cost, lr: float, deriv
 
         def cost_now() -> float:
             with no_grad():
-                return float(_engine_cost(model, x, t, cost).item())
+                return float(_engine_cost(model, x, t, cost, penalty).item())
 
         numeric_dW = [None] + [_numeric_gradient(w, cost_now, eps) for w, _ in params]
         numeric_db = [None] + [_numeric_gradient(bias, cost_now, eps) for _, bias in params]
@@ -449,6 +508,7 @@ class Explanation:
     title: str = ""
     model: Any = field(default=None, repr=False)
     fixed_biases: bool = False
+    penalty: Penalty = NO_PENALTY
 
     @property
     def L(self) -> int:
@@ -475,7 +535,7 @@ class Explanation:
         d = self.derivation
         b_new = [None] + [d.b[l] if fixed_biases else d.b[l] - self.lr * d.db[l] for l in range(1, self.L + 1)]
         _, a = forward(d.W_new, b_new, self.activations, self.x.T)
-        return self.cost.value(a[self.L], self.t.T)
+        return self.cost.value(a[self.L], self.t.T) + self.penalty.value(d.W_new)
 
     def cost_after_sequential_update(self) -> float:
         """C after a step that updates the layers from the output backwards, biases fixed, and carries each δ^l
@@ -487,9 +547,9 @@ class Explanation:
         for l in range(L, 0, -1):
             if l < L:
                 delta = (W_new[l + 1].T @ delta) * d.sigma_prime[l]
-            W_new[l] = d.W[l] - self.lr * delta @ d.a[l - 1].T
+            W_new[l] = d.W[l] - self.lr * (delta @ d.a[l - 1].T + self.penalty.gradient(d.W[l]))
         _, a = forward(W_new, d.b, self.activations, self.x.T)
-        return self.cost.value(a[L], self.t.T)
+        return self.cost.value(a[L], self.t.T) + self.penalty.value(W_new)
 
     def delta_sizes(self, activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")) -> dict[str, list[float]]:
         """‖δ^l‖ for l = 1..L as the root mean square over neurons and examples (so layers of any width compare),
@@ -497,7 +557,8 @@ class Explanation:
         d, sizes = self.derivation, {}
         for name in dict.fromkeys((self.activations[1],) + tuple(activations)):
             chosen = [None] + [name] * (self.L - 1) + [self.activations[self.L]]
-            other = backpropagate(d.W, d.b, chosen, self.x.T, self.t.T, self.cost, self.lr, self.fixed_biases)
+            other = backpropagate(d.W, d.b, chosen, self.x.T, self.t.T, self.cost, self.lr, self.fixed_biases,
+                                  self.penalty)
             sizes[name] = [float(np.sqrt(np.mean(other.delta[l] ** 2))) for l in range(1, self.L + 1)]
         return sizes
 
@@ -519,6 +580,9 @@ class Explanation:
                 a.retain_grad()
                 names[f"a{_SUPERSCRIPT[l]}"] = a
         C = _cost_of_output(a, self.t, self.cost)
+        extra = weight_penalty([layer.weight for layer in self.model.layers], self.penalty.kind, self.penalty.rate)
+        if extra is not None:
+            C = C + extra
         C.backward(retain_graph=True)
         names["C"] = C
         return draw_graph(C, names=names, title=f"The cost C as the engine computed it ({self.cost.title})")
@@ -615,10 +679,13 @@ def _examples(x: Any, t: Any, cost: Cost, sizes: list[int]) -> tuple[np.ndarray,
 
 
 def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5, title: str = "",
-            eps: float = 1e-6, fixed_biases: bool = False) -> Explanation:
+            eps: float = 1e-6, fixed_biases: bool = False, regularization: str = "none",
+            regularization_rate: float = 0.0) -> Explanation:
     """One step of w ← w − η ∂C/∂w for `model` on example(s) x with target(s) t, derived by BP1–BP4 and checked
-    (with fixed_biases the biases stay as they are, as in some step-by-step articles)."""
+    (with fixed_biases the biases stay as they are, as in some step-by-step articles; with regularization
+    "l1" or "l2" and a rate λ > 0 the cost carries λ Σ|w| or ½ λ Σ w² on the weights, as in the playground)."""
     sizes, cost, lr = _check_arguments(model, loss, lr)
+    penalty = make_penalty(regularization, regularization_rate)
     x_rows, t_rows = _examples(x, t, cost, sizes)
     L = len(sizes) - 1
     twin = _float64_twin(model)
@@ -636,10 +703,11 @@ def explain(model: Any, x: Any, t: Any, loss: str = "half_sum", lr: float = 0.5,
                              f"(this network's is {activations[L]})")
 
     with np.errstate(all="ignore"):  # a value that is not finite is reported just below, in words
-        derivation = backpropagate(W, b, activations, x_rows.T, t_rows.T, cost, lr, fixed_biases)
+        derivation = backpropagate(W, b, activations, x_rows.T, t_rows.T, cost, lr, fixed_biases, penalty)
     _refuse_overflow(derivation)
-    checks = check(twin, x_rows, t_rows, cost, lr, derivation, eps=eps)
-    return Explanation(sizes, activations, cost, lr, x_rows, t_rows, derivation, checks, title, twin, fixed_biases)
+    checks = check(twin, x_rows, t_rows, cost, lr, derivation, eps=eps, penalty=penalty)
+    return Explanation(sizes, activations, cost, lr, x_rows, t_rows, derivation, checks, title, twin, fixed_biases,
+                       penalty)
 
 
 def _refuse_not_finite(W: list, b: list) -> None:

@@ -190,6 +190,32 @@ def decision_threshold(loss: Any) -> float:
     return 0.5
 
 
+# --------------------------------------------------------------------------- a penalty on the weights
+# What a cost may add to keep weights small (never the biases): λ Σ|w| (l1) or ½ λ Σ w² (l2). Their derivatives,
+# λ sign(w) and λ w, are written out where they are taught (chainrule.explain) and checked against these.
+PENALTIES: dict[str, Callable[[Any, float], Any]] = {
+    "l1": lambda W, rate: rate * W.abs().sum(),
+    "l2": lambda W, rate: 0.5 * rate * (W * W).sum(),
+}
+
+
+def weight_penalty(weights: Any, kind: str, rate: float) -> Any:
+    """The penalty `kind` ("l1", "l2" or "none") with rate λ summed over weight matrices (Tensors), by the
+    engine; None for "none" or λ = 0. ValueError for an unknown kind or a λ that is not a finite number ≥ 0."""
+    if kind != "none" and kind not in PENALTIES:
+        raise ValueError(f"unknown penalty {kind!r}; choose one of none, {', '.join(PENALTIES)}")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)) or not (
+            np.isfinite(rate) and rate >= 0):
+        raise ValueError(f"the penalty's rate λ must be a finite number ≥ 0, got {rate!r}")
+    if kind == "none" or rate == 0:
+        return None
+    total = None
+    for W in weights:
+        term = PENALTIES[kind](W, rate)
+        total = term if total is None else total + term
+    return total
+
+
 # --------------------------------------------------------------------------- the same costs as modules
 class MSELoss(Module):
     """mse as a module."""

@@ -14,14 +14,9 @@ import numpy as np
 
 from chainrule.nn import MLP, get_loss
 from chainrule.nn.activations import ACTIVATIONS, derivative_by_engine
+from chainrule.nn.functional import PENALTIES, weight_penalty
 
 from ..autodiff import Tensor, grad, no_grad, softmax, tensor
-
-# The penalty on the weights a session may add to its cost, by name: λ Σ|w| or ½ λ Σ w².
-PENALTIES = {
-    "l1": lambda W, rate: rate * W.abs().sum(),
-    "l2": lambda W, rate: 0.5 * rate * (W * W).sum(),
-}
 
 
 @dataclass
@@ -74,9 +69,7 @@ def example_cost(model: MLP, loss: str, x: np.ndarray, target: Any, regularizati
 
 def penalty(model: MLP, kind: str, rate: float) -> Tensor | None:
     """The penalty term on every layer's weights (not the biases), or None for "none" or λ = 0."""
-    if kind == "none" or rate == 0:
-        return None
-    return sum_of(PENALTIES[kind](layer.weight, rate) for layer in model.layers)
+    return weight_penalty([layer.weight for layer in model.layers], kind, rate)
 
 
 def penalty_gradients(model: MLP, kind: str, rate: float) -> list:

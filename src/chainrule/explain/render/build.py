@@ -195,28 +195,42 @@ def _forward(e: Explanation) -> Section:
 def _cost(e: Explanation) -> Section:
     N, n_L, d = e.N, e.sizes[-1], e.derivation
     a, t = d.a[e.L][:, 0], e.t[0]
-    blocks: list = [Equation(e.cost.formula(N, n_L))]
+    C = "C_{0}" if e.penalty.active else "C"   # with a penalty the formula is C₀'s, and C = C₀ + P
+    data_cost = d.cost - d.penalty
+    blocks: list = [Equation(e.cost.formula(N, n_L).replace("C = ", f"{C} = ", 1))]
     if N == 1 and n_L <= MAX_TERMS:
         if e.cost.name == "half_sum":
             terms = " + ".join(f"({num(t[j])} - {num(a[j])})^{{2}}" for j in range(n_L))
-            blocks.append(Equation(f"C = \\frac{{1}}{{2}}\\left[{terms}\\right] = {num(d.cost)}"))
+            blocks.append(Equation(f"{C} = \\frac{{1}}{{2}}\\left[{terms}\\right] = {num(data_cost)}"))
         elif e.cost.name == "mse":
             terms = " + ".join(f"({num(a[j])} - {num(t[j])})^{{2}}" for j in range(n_L))
-            blocks.append(Equation(f"C = \\frac{{1}}{{{n_L}}}\\left[{terms}\\right] = {num(d.cost)}"))
+            blocks.append(Equation(f"{C} = \\frac{{1}}{{{n_L}}}\\left[{terms}\\right] = {num(data_cost)}"))
         elif e.cost.name == "bce":
             terms = " + ".join(f"{num(t[j])}\\ln {num(a[j])} + {num(1 - t[j])}\\ln {num(1 - a[j])}"
                                for j in range(n_L))
-            blocks.append(Equation(f"C = -\\frac{{1}}{{{n_L}}}\\left[{terms}\\right] = {num(d.cost)}"))
+            blocks.append(Equation(f"{C} = -\\frac{{1}}{{{n_L}}}\\left[{terms}\\right] = {num(data_cost)}"))
     if e.cost.name == "ce":
         p = np.exp(d.a[e.L] - d.a[e.L].max(axis=0)) / np.exp(d.a[e.L] - d.a[e.L].max(axis=0)).sum(axis=0)
         rows = [(*((str(n + 1),) if N > 1 else ()), Math(f"p_{{{j + 1}}}"), Num(d.a[e.L][j, n]), Num(p[j, n]),
                  Num(e.t[n, j])) for n in range(N) for j in range(n_L)]
         blocks.append(Table((*(("n",) if N > 1 else ()), "class j", Math("a^{L}_{j}\\text{ (logit)}"),
                              Math("p_{j} = \\frac{e^{a^{L}_{j}}}{\\sum_{i} e^{a^{L}_{i}}}"), Math("t_{j}")), rows))
+    blocks += _penalty(e, data_cost)
     blocks.append(Paragraph(("The cost before the step: ", Math(f"C = {num(d.cost)}"),
                              f" (the engine computes {fmt(e.checks.engine_cost)} through chainrule.nn)." )))
     blocks += _cost_conventions(e)
     return Section("Step 2 — the cost", blocks, "forward", "cost")
+
+
+def _penalty(e: Explanation, data_cost: float) -> list:
+    """With a penalty P on the weights: P and ∂P/∂w, and C = C₀ + P with the numbers (nothing without one)."""
+    if not e.penalty.active:
+        return []
+    d = e.derivation
+    return [Paragraph((f"The cost carries a penalty P on the weights ({e.penalty.kind.upper()}; never on the "
+                       "biases), so C = C₀ + P:",)),
+            Equation(e.penalty.formula()),
+            Equation(f"C = C_{{0}} + P = {num(data_cost)} + {num(d.penalty)} = {num(d.cost)}")]
 
 
 def _cost_conventions(e: Explanation) -> list:
@@ -309,7 +323,8 @@ def _gradient_terms(e: Explanation, l: int, j: int, k: int | None) -> str:
         return ""
     if k is None:
         return " + ".join(num(d.delta[l][j, n]) for n in range(N)) if N > 1 else ""
-    return " + ".join(f"{factor(d.a[l - 1][k, n])}\\cdot {factor(d.delta[l][j, n])}" for n in range(N))
+    terms = " + ".join(f"{factor(d.a[l - 1][k, n])}\\cdot {factor(d.delta[l][j, n])}" for n in range(N))
+    return terms if d.penalty_dW is None else f"{terms} + {factor(d.penalty_dW[l][j, k])}"
 
 
 def _gradients(e: Explanation) -> Section:
@@ -325,6 +340,12 @@ def _gradients(e: Explanation) -> Section:
                  f"\\delta^{{l}}_{{j{idx_n}}}", "BP3, BP4"),
         _shapes_paragraph(e),
     ]
+    if e.penalty.active:
+        blocks.insert(2, Paragraph(("With the penalty, each weight's gradient gains the penalty's share: ",
+                                    Math(f"\\frac{{\\partial C}}{{\\partial w^{{l}}_{{jk}}}} = {sum_n}a^{{l-1}}_{{k{idx_n}}}"
+                                         f"\\,\\delta^{{l}}_{{j{idx_n}}} + \\frac{{\\partial P}}{{\\partial w^{{l}}_{{jk}}}}"),
+                                    " (the biases have none).")))
+    plus_penalty = "" if d.penalty_dW is None else " + \\partial P/\\partial w"
     for l in range(1, L + 1):
         blocks.append(Subheading(f"Layer {l}"))
         rows = []
@@ -332,8 +353,9 @@ def _gradients(e: Explanation) -> Section:
             for k in range(e.sizes[l - 1]):
                 product = _gradient_terms(e, l, j, k)
                 rows.append((Math(f"\\partial C/\\partial {_sym('w', l, j + 1, k + 1)}"),
-                             Math(f"{_sym('a', l - 1, k + 1)}\\,{_sym(DELTA, l, j + 1)}") if N == 1 else
-                             Math(f"\\sum_{{n}} {_sym('a', l - 1, k + 1, n='n')}\\,{_sym(DELTA, l, j + 1, n='n')}"),
+                             Math(f"{_sym('a', l - 1, k + 1)}\\,{_sym(DELTA, l, j + 1)}{plus_penalty}") if N == 1 else
+                             Math(f"\\sum_{{n}} {_sym('a', l - 1, k + 1, n='n')}\\,{_sym(DELTA, l, j + 1, n='n')}"
+                                  f"{plus_penalty}"),
                              Math(f"{product} = {num(d.dW[l][j, k])}") if product else Num(d.dW[l][j, k]),
                              Num(c.engine_dW[l][j, k]), Num(c.numeric_dW[l][j, k])))
             product = _gradient_terms(e, l, j, None)
