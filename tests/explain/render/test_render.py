@@ -60,6 +60,8 @@ def test_only_html_draws_the_network_and_the_graph(worked):
     for format_ in ("terminal", "markdown", "latex"):
         text = render(worked, format_)
         assert "<svg" not in text and "The computational graph of C" not in text, format_
+        # the files say where the drawing is; the terminal, a screen away from any HTML, does not
+        assert ("a drawing of the network is in the HTML version" in text) == (format_ != "terminal"), format_
 
 
 def test_graph_svg_is_the_engine_graph_of_the_cost_with_its_gradients(worked):

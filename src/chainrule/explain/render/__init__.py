@@ -25,10 +25,10 @@ def render(explanation: Explanation, format: str = "terminal", colour: bool = Fa
     """The explanation as text in `format` (terminal text with optional ANSI colour, markdown, latex or html)."""
     if format == "terminal":
         return render_terminal(document(explanation, code=False), colour=colour)
-    if format == "markdown":
-        return render_markdown(document(explanation))
+    if format == "markdown":  # the drawing itself is HTML's; Markdown and LaTeX say where to find it
+        return render_markdown(document(explanation, network_svg(explanation)))
     if format == "latex":
-        return render_latex(document(explanation))
+        return render_latex(document(explanation, network_svg(explanation)))
     if format == "html":
         return render_html(document(explanation, network_svg(explanation), graph_svg(explanation)))
     raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
