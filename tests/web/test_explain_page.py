@@ -1,7 +1,8 @@
 """The playground's "full derivation" page (`chainrule.web.explain_page`): `chainrule explain`'s self-contained
 HTML for the session's network as it is now, on the example being stepped through, with the session's cost and
-learning rate; its title says which example and, with a penalty, that the cost shown leaves it out; an example
-that explain cannot derive is refused with explain's reason.
+learning rate and its penalty on the weights (C = C₀ + P, each ∂C/∂w with the penalty's share, as the
+playground trains); its title says which example; an example that explain cannot derive is refused with
+explain's reason.
 """
 from __future__ import annotations
 
@@ -45,12 +46,20 @@ def test_the_page_follows_the_weights_as_they_are_now():
     assert after != before and after == explanation_html(p)
 
 
-def test_with_a_penalty_the_title_says_the_cost_leaves_it_out():
+def test_with_a_penalty_the_derivation_is_of_the_whole_cost_the_playground_trains_on():
+    from chainrule.web.trace import trace_example
+
     title = "Back-propagation for train example #0 of the playground (xor)"
-    penalised = explanation_html(playground(regularization="l1", regularization_rate=0.01))
-    assert f"<title>{title} (the cost without the playground&#x27;s L1 penalty)</title>" in penalised
+    session = playground(regularization="l1", regularization_rate=0.01)
+    penalised = explanation_html(session)
+    assert f"<title>{title}</title>" in penalised and "The cost carries a penalty P on the weights (L1" in penalised
+    x, t = session.explanation_inputs()
+    trace = trace_example(session.model, session.config.loss, x, t, "l1", 0.01)   # the playground's own numbers
+    C = f"{trace.cost:.8f}".rstrip("0")
+    assert C in penalised  # C = C₀ + P, the cost the playground shows, not C₀ alone
     for settings in ({"regularization": "l2", "regularization_rate": 0.0}, {}):
-        assert f"<title>{title}</title>" in explanation_html(playground(**settings))
+        page = explanation_html(playground(**settings))
+        assert f"<title>{title}</title>" in page and "The cost carries a penalty" not in page
 
 
 def test_the_page_has_no_script():
