@@ -27,14 +27,18 @@ def test_the_explain_link_gives_the_derivation_of_the_current_example(client, se
     ({"loss": "bce", "lr": 0.3}, "train", 5, lambda y: [float(y)]),
     ({"loss": "ce", "lr": 0.05, "hidden": [3, 2]}, "test", 2, int),
     ({"loss": "half_sum", "dataset": "regression", "activation": "sigmoid"}, "train", 0, lambda y: [float(y)]),
+    ({"loss": "mse", "regularization": "l2", "regularization_rate": 0.2}, "test", 7, lambda y: [float(y)]),
+    ({"loss": "ce", "regularization": "l1", "regularization_rate": 0.05}, "train", 1, int),
 ])
-def test_the_page_is_explains_derivation_of_the_current_example_with_the_sessions_cost_and_rate(
+def test_the_page_is_explains_derivation_of_the_current_example_with_the_sessions_cost_penalty_and_rate(
         settings, split, index, target):
     p = playground(**settings, seed=3)
     p.choose_example(split, index)
     X, y = (p.split.X_train, p.split.y_train) if split == "train" else (p.split.X_test, p.split.y_test)
     title = f"Back-propagation for {split} example #{index} of the playground ({p.config.dataset})"
-    expected = explain(p.model, X[index], target(y[index]), loss=settings["loss"], lr=p.config.lr, title=title)
+    penalty = {name: settings[name] for name in ("regularization", "regularization_rate") if name in settings}
+    expected = explain(p.model, X[index], target(y[index]), loss=settings["loss"], lr=p.config.lr, title=title,
+                       **penalty)
     assert explanation_html(p) == render(expected, "html")
 
 
