@@ -300,12 +300,13 @@ def _parse_examples(texts: Sequence[str], features: int) -> list[list[float]]:
 
 
 def _input_features(metadata: dict, features: int) -> list[str] | None:
-    """The input features a model takes (its metadata's "features", as the playground saves them), checked
-    against its first layer; None for a model that takes its inputs as they are."""
+    """The input features a model takes (its metadata's "features" as the playground saves them: a list of
+    names), checked against its first layer; None for a model that takes its inputs as they are (no entry, or
+    `chainrule train`'s count of input columns)."""
     from .data import INPUT_FEATURES
 
     names = metadata.get("features")
-    if names is None:
+    if names is None or (isinstance(names, int) and not isinstance(names, bool)):
         return None
     if (not isinstance(names, list) or not names or len(names) != features
             or not all(isinstance(n, str) and n in INPUT_FEATURES for n in names)):
