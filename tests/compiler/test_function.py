@@ -251,3 +251,17 @@ def test_profile_lists_the_statements_slowest_first_and_moves_the_parameters_on(
     assert sorted(line for _, line in rows) == sorted(compiled._latest.statement_lines)
     assert not np.array_equal(model.parameters()[0].data, before)  # 1 call + 4 timed replays: 5 SGD steps
     assert compiled.traces == 1
+
+
+def test_every_call_returns_the_same_kind_of_result_the_first_one_included() -> None:
+    """The traced call runs eagerly, but it returns what a replay returns: Tensors as new leaves without the
+    trace's graph (results are values, as with jax.jit; compile the gradient to differentiate)."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    f = cr.compile(lambda x: ((x * w).sum(), x * w, 3))
+    results = [f(np.array([3.0, 4.0])) for _ in range(3)]
+    for total, product, constant in results:
+        assert type(total) is cr.Tensor and total.node is None and total.requires_grad is False
+        assert type(product.data) is np.ndarray and product.node is None
+        assert total.item() == 11.0 and constant == 3
+        np.testing.assert_array_equal(product.data, [3.0, 8.0])
+    assert f.traces == 1

@@ -21,7 +21,11 @@ __all__ = ["CompiledFunction", "TraceError", "compile"]
 
 def compile(fn: Callable | None = None, *, max_signatures: int = 8) -> Any:
     """A compiled version of fn (a training step, or a transform such as chainrule.grad(f)); as a decorator,
-    with or without arguments. `max_signatures` bounds the programs kept (least recently used first out)."""
+    with or without arguments. `max_signatures` bounds the programs kept (least recently used first out).
+
+    Its effects (gradients delivered to `.grad`, optimiser steps) are eager's; its results are values: every
+    call, the first included, returns Tensors without a graph behind them, as jax.jit does. To differentiate
+    a compiled computation, compile its gradient (`chainrule.compile(chainrule.grad(f))`)."""
     if fn is None:
         return lambda f: CompiledFunction(f, max_signatures)
     return CompiledFunction(fn, max_signatures)

@@ -87,8 +87,7 @@ class CompiledFunction:
         with installed(tracer):
             result = self.fn(*traced_args, **traced_kwargs)
         template, outputs = _outputs(tracer, result)
-        result = _rebuild(template, [_plain(value) if kind != "constant" else value for kind, value in
-                                     zip([k for k, _ in outputs], _leaves(result))])
+        result = _rebuild(template, [_as_replayed(kind, value) for (kind, _), value in zip(outputs, _leaves(result))])
         entry = _Entry(self.fn, tracer, template, outputs, numbers, _parameter_names(self.fn, args, kwargs))
         self.traces += 1
         self._cache[key] = entry
@@ -97,6 +96,15 @@ class CompiledFunction:
             self._cache.popitem(last=False)
         self._latest = entry
         return result
+
+
+def _as_replayed(kind: str, value: Any) -> Any:
+    """A value of the traced call as a replay returns it, so that every call gives the same kind of result: a
+    Tensor as a new leaf without the trace's graph (a compiled function's results are values, as jax.jit's:
+    to differentiate, compile the gradient), an array as a plain ndarray, a constant as it is."""
+    if kind == "tensor":
+        return Tensor._leaf(_plain(value.value))
+    return _plain(value) if kind == "array" else value
 
 
 def _replay_arguments(args: tuple, kwargs: dict) -> tuple:
