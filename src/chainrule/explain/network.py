@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autodiff import no_grad, tensor
 from ..nn.activations import ACTIVATIONS, derivative_by_engine
-from ..nn.functional import weight_penalty
+from ..nn.functional import check_penalty, weight_penalty
 from ..numeric import central_difference
 
 MAX_PARAMETERS = 1000
@@ -249,13 +249,12 @@ NO_PENALTY = Penalty()
 
 
 def make_penalty(kind: str, rate: float) -> Penalty:
-    """A Penalty from a kind ("none", "l1", "l2") and λ, checked: ValueError naming what is wrong."""
-    if kind not in ("none", "l1", "l2"):
-        raise ValueError(f"explain: unknown penalty {kind!r}; choose one of none, l1, l2")
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not (
-            math.isfinite(rate) and rate >= 0):
-        raise ValueError(f"explain: the penalty's rate λ must be a finite number ≥ 0, got {rate!r}")
-    return Penalty(kind, float(rate))
+    """A Penalty from a kind ("none", "l1", "l2") and λ, checked by chainrule.nn's own check: ValueError naming
+    what is wrong."""
+    try:
+        return Penalty(*check_penalty(kind, rate))
+    except ValueError as error:
+        raise ValueError(f"explain: {error}") from None
 
 
 def _softmax_columns(a: np.ndarray) -> np.ndarray:

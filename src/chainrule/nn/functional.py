@@ -199,14 +199,20 @@ PENALTIES: dict[str, Callable[[Any, float], Any]] = {
 }
 
 
-def weight_penalty(weights: Any, kind: str, rate: float) -> Any:
-    """The penalty `kind` ("l1", "l2" or "none") with rate λ summed over weight matrices (Tensors), by the
-    engine; None for "none" or λ = 0. ValueError for an unknown kind or a λ that is not a finite number ≥ 0."""
+def check_penalty(kind: str, rate: float) -> tuple[str, float]:
+    """(kind, λ) once kind is "none" or a name in PENALTIES and λ a finite number ≥ 0; ValueError otherwise."""
     if kind != "none" and kind not in PENALTIES:
         raise ValueError(f"unknown penalty {kind!r}; choose one of none, {', '.join(PENALTIES)}")
     if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)) or not (
             np.isfinite(rate) and rate >= 0):
         raise ValueError(f"the penalty's rate λ must be a finite number ≥ 0, got {rate!r}")
+    return kind, float(rate)
+
+
+def weight_penalty(weights: Any, kind: str, rate: float) -> Any:
+    """The penalty `kind` ("l1", "l2" or "none") with rate λ summed over weight matrices (Tensors), by the
+    engine; None for "none" or λ = 0. ValueError for an unknown kind or a λ that is not a finite number ≥ 0."""
+    kind, rate = check_penalty(kind, rate)
     if kind == "none" or rate == 0:
         return None
     total = None
