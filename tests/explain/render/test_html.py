@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from render_examples import page
 
 from chainrule.explain import render
 from chainrule.explain.render.document import (
@@ -31,9 +32,6 @@ BROWSER_REQUIRED = os.environ.get("CHAINRULE_REQUIRE_BROWSER") == "1"
 VOID = {"meta", "br", "hr", "img", "link", "input"}
 
 
-def page(*blocks, title: str = "Title", phase: str = "forward") -> Document:
-    """A one-section document holding `blocks`."""
-    return Document(title, "the subtitle", [Section("One", list(blocks), phase, "one")])
 
 
 def body(document: Document) -> str:

@@ -10,28 +10,22 @@ import subprocess
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from render_examples import page
 
 from chainrule.explain import render
 from chainrule.explain.render.document import (
     Callout,
     Code,
-    Document,
     Equation,
     Items,
     Math,
     Num,
     Paragraph,
     Picture,
-    Section,
     Subheading,
     Table,
 )
 from chainrule.explain.render.latex import render_latex
-
-
-def page(*blocks, title: str = "Title") -> Document:
-    """A one-section document holding `blocks`."""
-    return Document(title, "the subtitle", [Section("One", list(blocks), "forward")])
 
 
 def balanced(text: str) -> bool:

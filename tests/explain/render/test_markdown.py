@@ -8,28 +8,22 @@ import re
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from render_examples import page
 
 from chainrule.explain import render
 from chainrule.explain.render.document import (
     Callout,
     Code,
-    Document,
     Equation,
     Items,
     Math,
     Num,
     Paragraph,
     Picture,
-    Section,
     Subheading,
     Table,
 )
 from chainrule.explain.render.markdown import escape_markdown, render_markdown
-
-
-def page(*blocks, title: str = "Title") -> Document:
-    """A one-section document holding `blocks`."""
-    return Document(title, "the subtitle", [Section("One", list(blocks), "forward")])
 
 
 def test_markdown_uses_dollar_mathematics_and_pipe_tables(worked):

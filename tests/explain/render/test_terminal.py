@@ -6,19 +6,18 @@ from __future__ import annotations
 import re
 
 import pytest
+from render_examples import page
 
 from chainrule.explain import render
 from chainrule.explain.render.document import (
     Callout,
     Code,
-    Document,
     Equation,
     Items,
     Math,
     Num,
     Paragraph,
     Picture,
-    Section,
     Subheading,
     Table,
 )
@@ -27,9 +26,6 @@ from chainrule.explain.render.terminal import _Style, render_table, render_termi
 ANSI = re.compile(r"\033\[[0-9;]*m")
 
 
-def page(*blocks, title: str = "Title", phase: str = "forward") -> Document:
-    """A one-section document holding `blocks`."""
-    return Document(title, "the subtitle", [Section("One", list(blocks), phase)])
 
 
 def test_terminal_text_has_colour_only_when_asked(worked):
